@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the project's tools into the git-ignored .tools/ folder: Foundry's
 # forge, anvil and cast (npm builds of 1.7.1), solcjs behind a native-solc shim,
-# and the base model. Idempotent and quick when everything is already there.
+# and the base model (skipped with --tools-only). Idempotent and quick when
+# everything is already there.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tools="$root/.tools"
@@ -51,7 +52,7 @@ SHIM
   tools_current || { echo "setup: the tools in .tools/bin do not answer as expected" >&2; exit 1; }
 fi
 
-if [ -x "$root/scripts/fetch-model.sh" ]; then
+if [ "${1:-}" != "--tools-only" ] && [ -x "$root/scripts/fetch-model.sh" ]; then
   "$root/scripts/fetch-model.sh"
 fi
 echo "setup: tools ready in .tools/bin ($("$bin/forge" --version | head -1))"
