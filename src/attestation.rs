@@ -19,7 +19,12 @@ pub fn domain(chain_id: u64, hub: Address) -> Eip712Domain {
 
 /// An attestation of `terms` for the request with this id and text.
 pub fn attestation(request_id: U256, text: &[u8], model_id: B256, terms: LoanTerms) -> Attestation {
-    Attestation { requestId: request_id, textHash: keccak256(text), modelId: model_id, terms }
+    Attestation {
+        requestId: request_id,
+        textHash: keccak256(text),
+        modelId: model_id,
+        terms,
+    }
 }
 
 /// The digest the hub stores for `attestation` (and the node signs).
@@ -67,7 +72,11 @@ mod tests {
         let sig = sign(&key, digest);
         assert!(verify(&key.verifying_key(), digest, sig.as_slice()));
         assert!(!verify(&other.verifying_key(), digest, sig.as_slice()));
-        assert!(!verify(&key.verifying_key(), B256::repeat_byte(1), sig.as_slice()));
+        assert!(!verify(
+            &key.verifying_key(),
+            B256::repeat_byte(1),
+            sig.as_slice()
+        ));
         assert!(!verify(&key.verifying_key(), digest, &sig[..63]));
     }
 
@@ -76,9 +85,15 @@ mod tests {
         let att = attestation(U256::from(1), b"text", B256::ZERO, sample_terms());
         let base = digest(&att, &domain(31337, Address::repeat_byte(0x11)));
         assert_ne!(base, digest(&att, &domain(1, Address::repeat_byte(0x11))));
-        assert_ne!(base, digest(&att, &domain(31337, Address::repeat_byte(0x12))));
+        assert_ne!(
+            base,
+            digest(&att, &domain(31337, Address::repeat_byte(0x12)))
+        );
         let mut changed = att.clone();
         changed.terms.evidence[0] = 9;
-        assert_ne!(base, digest(&changed, &domain(31337, Address::repeat_byte(0x11))));
+        assert_ne!(
+            base,
+            digest(&changed, &domain(31337, Address::repeat_byte(0x11)))
+        );
     }
 }

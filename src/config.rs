@@ -38,16 +38,20 @@ impl Config {
             .with_context(|| format!("cannot read config {}", path.display()))?;
         let config: Config =
             toml::from_str(&text).with_context(|| format!("invalid config {}", path.display()))?;
-        config.validate().with_context(|| format!("invalid config {}", path.display()))?;
+        config
+            .validate()
+            .with_context(|| format!("invalid config {}", path.display()))?;
         Ok(config)
     }
 
     /// Writes the config; refuses to overwrite an existing file.
     pub fn save_new(&self, path: &Path) -> anyhow::Result<()> {
         let body = toml::to_string_pretty(self).context("cannot serialise config")?;
-        let text = format!("# loan-oracle node configuration (see config/node.example.toml)\n{body}");
+        let text =
+            format!("# loan-oracle node configuration (see config/node.example.toml)\n{body}");
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
         }
         let mut file = std::fs::OpenOptions::new()
             .write(true)
@@ -60,13 +64,17 @@ impl Config {
 
     fn validate(&self) -> anyhow::Result<()> {
         let url = &self.chain.rpc_url;
-        let parsed: Url =
-            url.parse().with_context(|| format!("chain.rpc_url: {url:?} is not a URL"))?;
+        let parsed: Url = url
+            .parse()
+            .with_context(|| format!("chain.rpc_url: {url:?} is not a URL"))?;
         anyhow::ensure!(
             matches!(parsed.scheme(), "http" | "https"),
             "chain.rpc_url: {url:?} must be an http(s) URL"
         );
-        anyhow::ensure!(self.chain.hub_address != Address::ZERO, "chain.hub_address: must not be zero");
+        anyhow::ensure!(
+            self.chain.hub_address != Address::ZERO,
+            "chain.hub_address: must not be zero"
+        );
         Ok(())
     }
 }
@@ -101,10 +109,22 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bad.toml");
         let cases = [
-            ("[chain]\nrpc_url = \"http://x\"\nchain_id = 1\nstart_block = 0\n", "hub_address"),
-            ("[chain]\nrpc_url = \"ftp://x\"\nchain_id = 1\nstart_block = 0\nhub_address = \"0x1111111111111111111111111111111111111111\"\n", "chain.rpc_url"),
-            ("[chain]\nrpc_url = \"http://x\"\nchain_id = \"one\"\nstart_block = 0\nhub_address = \"0x1111111111111111111111111111111111111111\"\n", "chain_id"),
-            ("[chain]\nrpc_url = \"http://x\"\nchain_id = 1\nstart_block = 0\nhub_adress = \"0x1111111111111111111111111111111111111111\"\n", "hub_adress"),
+            (
+                "[chain]\nrpc_url = \"http://x\"\nchain_id = 1\nstart_block = 0\n",
+                "hub_address",
+            ),
+            (
+                "[chain]\nrpc_url = \"ftp://x\"\nchain_id = 1\nstart_block = 0\nhub_address = \"0x1111111111111111111111111111111111111111\"\n",
+                "chain.rpc_url",
+            ),
+            (
+                "[chain]\nrpc_url = \"http://x\"\nchain_id = \"one\"\nstart_block = 0\nhub_address = \"0x1111111111111111111111111111111111111111\"\n",
+                "chain_id",
+            ),
+            (
+                "[chain]\nrpc_url = \"http://x\"\nchain_id = 1\nstart_block = 0\nhub_adress = \"0x1111111111111111111111111111111111111111\"\n",
+                "hub_adress",
+            ),
         ];
         for (text, key) in cases {
             std::fs::write(&path, text).unwrap();

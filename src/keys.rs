@@ -31,7 +31,10 @@ pub enum KeyFileError {
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> KeyFileError + '_ {
-    move |source| KeyFileError::Io { path: path.to_owned(), source }
+    move |source| KeyFileError::Io {
+        path: path.to_owned(),
+        source,
+    }
 }
 
 /// Creates a new ed25519 key at `path` (mode 0600); fails if the file exists.
@@ -45,12 +48,15 @@ pub fn create_node_key(path: &Path) -> Result<SigningKey, KeyFileError> {
 
 /// Loads an ed25519 key file written by [`create_node_key`].
 pub fn load_node_key(path: &Path) -> Result<SigningKey, KeyFileError> {
-    let seed: [u8; 32] = read_secret_hex(path)?.try_into().map_err(|bytes: Vec<u8>| {
-        KeyFileError::Malformed {
+    let seed: [u8; 32] = read_secret_hex(path)?
+        .try_into()
+        .map_err(|bytes: Vec<u8>| KeyFileError::Malformed {
             path: path.to_owned(),
-            reason: format!("expected a 32-byte ed25519 seed in hex, found {} bytes", bytes.len()),
-        }
-    })?;
+            reason: format!(
+                "expected a 32-byte ed25519 seed in hex, found {} bytes",
+                bytes.len()
+            ),
+        })?;
     Ok(SigningKey::from_bytes(&seed))
 }
 
@@ -71,10 +77,16 @@ pub fn write_secret(path: &Path, contents: &str) -> Result<(), KeyFileError> {
         .mode(0o600)
         .open(path)
         .map_err(|source| match source.kind() {
-            std::io::ErrorKind::AlreadyExists => KeyFileError::Exists { path: path.to_owned() },
-            _ => KeyFileError::Io { path: path.to_owned(), source },
+            std::io::ErrorKind::AlreadyExists => KeyFileError::Exists {
+                path: path.to_owned(),
+            },
+            _ => KeyFileError::Io {
+                path: path.to_owned(),
+                source,
+            },
         })?;
-    file.write_all(contents.as_bytes()).map_err(io_error(path))?;
+    file.write_all(contents.as_bytes())
+        .map_err(io_error(path))?;
     file.sync_all().map_err(io_error(path))
 }
 
@@ -84,15 +96,23 @@ pub fn node_key_id(key: &VerifyingKey) -> FixedBytes<32> {
 }
 
 fn read_secret_hex(path: &Path) -> Result<Vec<u8>, KeyFileError> {
-    let mode = fs::metadata(path).map_err(io_error(path))?.permissions().mode();
+    let mode = fs::metadata(path)
+        .map_err(io_error(path))?
+        .permissions()
+        .mode();
     if mode & 0o077 != 0 {
-        return Err(KeyFileError::TooOpen { path: path.to_owned(), mode: mode & 0o777 });
+        return Err(KeyFileError::TooOpen {
+            path: path.to_owned(),
+            mode: mode & 0o777,
+        });
     }
     let text = fs::read_to_string(path).map_err(io_error(path))?;
     let trimmed = text.trim();
-    hex::decode(trimmed.strip_prefix("0x").unwrap_or(trimmed)).map_err(|e| KeyFileError::Malformed {
-        path: path.to_owned(),
-        reason: format!("not hex: {e}"),
+    hex::decode(trimmed.strip_prefix("0x").unwrap_or(trimmed)).map_err(|e| {
+        KeyFileError::Malformed {
+            path: path.to_owned(),
+            reason: format!("not hex: {e}"),
+        }
     })
 }
 
@@ -115,7 +135,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("node.key");
         let first = create_node_key(&path).unwrap();
-        assert!(matches!(create_node_key(&path), Err(KeyFileError::Exists { .. })));
+        assert!(matches!(
+            create_node_key(&path),
+            Err(KeyFileError::Exists { .. })
+        ));
         assert_eq!(load_node_key(&path).unwrap().to_bytes(), first.to_bytes());
     }
 
@@ -126,7 +149,10 @@ mod tests {
         create_node_key(&path).unwrap();
         fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
         let err = load_node_key(&path).unwrap_err();
-        assert!(matches!(err, KeyFileError::TooOpen { mode: 0o640, .. }), "{err}");
+        assert!(
+            matches!(err, KeyFileError::TooOpen { mode: 0o640, .. }),
+            "{err}"
+        );
         assert!(err.to_string().contains("chmod 600"));
     }
 
@@ -135,10 +161,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let short = dir.path().join("short.key");
         write_secret(&short, "abcd\n").unwrap();
-        assert!(matches!(load_node_key(&short), Err(KeyFileError::Malformed { .. })));
+        assert!(matches!(
+            load_node_key(&short),
+            Err(KeyFileError::Malformed { .. })
+        ));
         let junk = dir.path().join("junk.key");
         write_secret(&junk, "not hex at all").unwrap();
-        assert!(matches!(load_evm_key(&junk), Err(KeyFileError::Malformed { .. })));
+        assert!(matches!(
+            load_evm_key(&junk),
+            Err(KeyFileError::Malformed { .. })
+        ));
     }
 
     #[test]
@@ -149,8 +181,9 @@ mod tests {
         write_secret(&plain, hex_key).unwrap();
         let prefixed = dir.path().join("prefixed.key");
         write_secret(&prefixed, &format!("0x{hex_key}\n")).unwrap();
-        let expected: alloy::primitives::Address =
-            "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266".parse().unwrap();
+        let expected: alloy::primitives::Address = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+            .parse()
+            .unwrap();
         assert_eq!(load_evm_key(&plain).unwrap().address(), expected);
         assert_eq!(load_evm_key(&prefixed).unwrap().address(), expected);
     }

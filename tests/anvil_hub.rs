@@ -49,16 +49,27 @@ async fn request_fulfil_and_callback_on_anvil() {
         desk_currency: "USD".into(),
         desk_limit_minor: 100_000_000,
     };
-    let deployment = deploy(&owner_provider, owner_address, &settings).await.unwrap();
-    let node_key = SigningKey::from_bytes(&[42u8; 32]);
-    let node_key_id = node_key_id(&node_key.verifying_key());
-    register_node(&owner_provider, deployment.hub, node_key_id, transmitter_address)
+    let deployment = deploy(&owner_provider, owner_address, &settings)
         .await
         .unwrap();
+    let node_key = SigningKey::from_bytes(&[42u8; 32]);
+    let node_key_id = node_key_id(&node_key.verifying_key());
+    register_node(
+        &owner_provider,
+        deployment.hub,
+        node_key_id,
+        transmitter_address,
+    )
+    .await
+    .unwrap();
 
     // A borrower applies through the desk; decode the hub's event from the receipt.
     let desk = LoanDesk::new(deployment.desk, &owner_provider);
-    let sent = desk.applyForLoan(TEXT.as_bytes().to_vec().into()).send().await.unwrap();
+    let sent = desk
+        .applyForLoan(TEXT.as_bytes().to_vec().into())
+        .send()
+        .await
+        .unwrap();
     let receipt = confirm(sent, "applyForLoan").await.unwrap();
     let requested = receipt
         .decoded_log::<OracleHub::TermsRequested>()
@@ -84,7 +95,12 @@ async fn request_fulfil_and_callback_on_anvil() {
 
     let hub = OracleHub::new(deployment.hub, &node_provider);
     let sent = hub
-        .fulfill(requested.requestId, terms.clone().into(), model_id, signature.to_vec().into())
+        .fulfill(
+            requested.requestId,
+            terms.clone().into(),
+            model_id,
+            signature.to_vec().into(),
+        )
         .send()
         .await
         .map_err(|e| contract_error(e, "fulfill"))
@@ -92,13 +108,23 @@ async fn request_fulfil_and_callback_on_anvil() {
     let receipt = confirm(sent, "fulfill").await.unwrap();
 
     // The hub stored the same digest and emitted a signature that verifies with the node key.
-    let stored = hub.attestationDigest(requested.requestId).call().await.unwrap();
+    let stored = hub
+        .attestationDigest(requested.requestId)
+        .call()
+        .await
+        .unwrap();
     assert_eq!(stored, digest, "hub digest != Rust digest");
-    let attested = receipt.decoded_log::<OracleHub::TermsAttested>().expect("TermsAttested");
+    let attested = receipt
+        .decoded_log::<OracleHub::TermsAttested>()
+        .expect("TermsAttested");
     assert_eq!(attested.nodeKey, node_key_id);
     assert_eq!(attested.digest, digest);
     assert_eq!(LoanTerms::from(attested.terms.clone()), terms);
-    assert!(attestation::verify(&node_key.verifying_key(), attested.digest, &attested.signature));
+    assert!(attestation::verify(
+        &node_key.verifying_key(),
+        attested.digest,
+        &attested.signature
+    ));
     assert!(receipt.decoded_log::<OracleHub::CallbackFailed>().is_none());
 
     // The desk got the terms through its callback and approved the loan.
@@ -110,11 +136,19 @@ async fn request_fulfil_and_callback_on_anvil() {
 
     // A second fulfilment is refused with the hub's custom error.
     let again = hub
-        .fulfill(requested.requestId, terms.into(), model_id, signature.to_vec().into())
+        .fulfill(
+            requested.requestId,
+            terms.into(),
+            model_id,
+            signature.to_vec().into(),
+        )
         .send()
         .await
         .map_err(|e| contract_error(e, "fulfill"))
         .unwrap_err();
-    assert!(format!("{again:#}").contains("AlreadyFulfilled"), "{again:#}");
+    assert!(
+        format!("{again:#}").contains("AlreadyFulfilled"),
+        "{again:#}"
+    );
     assert_ne!(deployment.hub, Address::ZERO);
 }

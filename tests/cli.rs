@@ -38,8 +38,14 @@ fn keys_new_show_refuse_overwrite_and_open_files() {
     let created = loan_oracle(&["keys", "new", "--out", path_str(&key)]);
     assert!(created.status.success(), "{}", stderr(&created));
     let public = stdout(&created);
-    assert!(public.starts_with("0x") && public.len() == 66, "public key hex: {public}");
-    assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+    assert!(
+        public.starts_with("0x") && public.len() == 66,
+        "public key hex: {public}"
+    );
+    assert_eq!(
+        std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
 
     let shown = loan_oracle(&["keys", "show", path_str(&key)]);
     assert!(shown.status.success(), "{}", stderr(&shown));
@@ -47,13 +53,25 @@ fn keys_new_show_refuse_overwrite_and_open_files() {
 
     let again = loan_oracle(&["keys", "new", "--out", path_str(&key)]);
     assert!(!again.status.success());
-    assert!(stderr(&again).contains("refusing to overwrite"), "{}", stderr(&again));
-    assert_eq!(stdout(&loan_oracle(&["keys", "show", path_str(&key)])), public, "key unchanged");
+    assert!(
+        stderr(&again).contains("refusing to overwrite"),
+        "{}",
+        stderr(&again)
+    );
+    assert_eq!(
+        stdout(&loan_oracle(&["keys", "show", path_str(&key)])),
+        public,
+        "key unchanged"
+    );
 
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
     let open = loan_oracle(&["keys", "show", path_str(&key)]);
     assert!(!open.status.success());
-    assert!(stderr(&open).contains("readable by group or others"), "{}", stderr(&open));
+    assert!(
+        stderr(&open).contains("readable by group or others"),
+        "{}",
+        stderr(&open)
+    );
 }
 
 #[tokio::test]
@@ -100,13 +118,21 @@ async fn deploy_and_register_through_the_cli() {
     ];
     let registered = loan_oracle(&register_args);
     assert!(registered.status.success(), "{}", stderr(&registered));
-    let on_chain = hub.nodeKeyOf(transmitter.parse().unwrap()).call().await.unwrap();
+    let on_chain = hub
+        .nodeKeyOf(transmitter.parse().unwrap())
+        .call()
+        .await
+        .unwrap();
     assert_eq!(on_chain.to_string(), public);
 
     // Registering again is refused by the hub, and the error names the hub's custom error.
     let twice = loan_oracle(&register_args);
     assert!(!twice.status.success());
-    assert!(stderr(&twice).contains("NodeAlreadyRegistered"), "{}", stderr(&twice));
+    assert!(
+        stderr(&twice).contains("NodeAlreadyRegistered"),
+        "{}",
+        stderr(&twice)
+    );
 
     // deploy never overwrites a config.
     let over = loan_oracle(&[
@@ -119,5 +145,9 @@ async fn deploy_and_register_through_the_cli() {
         path_str(&config_path),
     ]);
     assert!(!over.status.success());
-    assert!(stderr(&over).contains("refusing to overwrite"), "{}", stderr(&over));
+    assert!(
+        stderr(&over).contains("refusing to overwrite"),
+        "{}",
+        stderr(&over)
+    );
 }

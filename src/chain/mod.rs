@@ -14,13 +14,17 @@ pub const TX_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A read-only provider for `rpc_url`.
 pub fn read_provider(rpc_url: &str) -> anyhow::Result<DynProvider> {
-    let url = rpc_url.parse().with_context(|| format!("invalid RPC URL {rpc_url:?}"))?;
+    let url = rpc_url
+        .parse()
+        .with_context(|| format!("invalid RPC URL {rpc_url:?}"))?;
     Ok(ProviderBuilder::new().connect_http(url).erased())
 }
 
 /// A provider for `rpc_url` that signs and sends with `signer`.
 pub fn signing_provider(rpc_url: &str, signer: PrivateKeySigner) -> anyhow::Result<DynProvider> {
-    let url = rpc_url.parse().with_context(|| format!("invalid RPC URL {rpc_url:?}"))?;
+    let url = rpc_url
+        .parse()
+        .with_context(|| format!("invalid RPC URL {rpc_url:?}"))?;
     Ok(ProviderBuilder::new()
         .wallet(EthereumWallet::from(signer))
         .connect_http(url)
@@ -44,5 +48,8 @@ pub async fn confirm(
 
 /// The chain id the endpoint reports.
 pub async fn chain_id(provider: &impl Provider<Ethereum>) -> anyhow::Result<u64> {
-    provider.get_chain_id().await.context("eth_chainId failed: is the RPC endpoint up?")
+    provider
+        .get_chain_id()
+        .await
+        .context("eth_chainId failed: is the RPC endpoint up?")
 }

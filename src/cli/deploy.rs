@@ -61,14 +61,20 @@ pub async fn run(args: DeployArgs) -> anyhow::Result<()> {
         },
     };
     config.save_new(&args.out)?;
-    let balance = provider.get_balance(owner).await.context("eth_getBalance failed")?;
+    let balance = provider
+        .get_balance(owner)
+        .await
+        .context("eth_getBalance failed")?;
     tracing::debug!(%balance, "deployer balance after deployment");
-    println!("{}", serde_json::json!({
-        "hub": deployment.hub,
-        "desk": deployment.desk,
-        "block": deployment.block,
-        "chain_id": chain_id,
-        "config": args.out,
-    }));
+    println!(
+        "{}",
+        serde_json::json!({
+            "hub": deployment.hub,
+            "desk": deployment.desk,
+            "block": deployment.block,
+            "chain_id": chain_id,
+            "config": args.out,
+        })
+    );
     Ok(())
 }

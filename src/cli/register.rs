@@ -30,8 +30,17 @@ pub async fn run(args: RegisterArgs) -> anyhow::Result<()> {
     let config = Config::load(&args.config)?;
     let node_key = node_key_id(&load_node_key(&args.node_key)?.verifying_key());
     let provider = signing_provider(&config.chain.rpc_url, load_evm_key(&args.private_key_file)?)?;
-    register_node(&provider, config.chain.hub_address, node_key, args.transmitter).await?;
+    register_node(
+        &provider,
+        config.chain.hub_address,
+        node_key,
+        args.transmitter,
+    )
+    .await?;
     tracing::info!(%node_key, transmitter = %args.transmitter, hub = %config.chain.hub_address, "registered node");
-    println!("{}", serde_json::json!({ "node_key": node_key, "transmitter": args.transmitter }));
+    println!(
+        "{}",
+        serde_json::json!({ "node_key": node_key, "transmitter": args.transmitter })
+    );
     Ok(())
 }

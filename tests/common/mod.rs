@@ -10,7 +10,11 @@ use alloy::signers::local::PrivateKeySigner;
 /// The project's pinned anvil, installed by `scripts/setup.sh`.
 pub fn anvil_path() -> PathBuf {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".tools/bin/anvil");
-    assert!(path.exists(), "{} is missing: run scripts/setup.sh", path.display());
+    assert!(
+        path.exists(),
+        "{} is missing: run scripts/setup.sh",
+        path.display()
+    );
     path
 }
 
