@@ -1,8 +1,12 @@
 //! The command line: one file per subcommand.
 
 mod deploy;
+mod eval;
+mod extract;
 mod keys;
 mod register;
+mod synth;
+mod train;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use tracing_subscriber::EnvFilter;
@@ -36,6 +40,14 @@ pub enum Command {
     Deploy(deploy::DeployArgs),
     /// Register a node's key and transmitter with the hub (as its owner).
     Register(register::RegisterArgs),
+    /// Generate labelled training texts.
+    Synth(synth::SynthArgs),
+    /// Fine-tune the extraction model.
+    Train(train::TrainArgs),
+    /// Print the terms of a text (or of JSONL texts) as the spec's JSON.
+    Extract(extract::ExtractArgs),
+    /// Score a model on labelled texts.
+    Eval(eval::EvalArgs),
 }
 
 impl Cli {
@@ -45,6 +57,13 @@ impl Cli {
             Command::Keys(cmd) => keys::run(cmd),
             Command::Deploy(args) => deploy::run(args).await,
             Command::Register(args) => register::run(args).await,
+            Command::Synth(args) => synth::run(args),
+            // The model runs off the async runtime: it would block its threads.
+            Command::Train(args) => tokio::task::spawn_blocking(move || train::run(args)).await?,
+            Command::Extract(args) => {
+                tokio::task::spawn_blocking(move || extract::run(args)).await?
+            }
+            Command::Eval(args) => tokio::task::spawn_blocking(move || eval::run(args)).await?,
         }
     }
 }

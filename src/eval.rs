@@ -1,0 +1,88 @@
+//! Evaluation: how often a model's values equal the labels, the risk-tier confusion matrix, and
+//! how many values it gave confidently that were wrong.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::model::Extractor;
+use crate::synth::Sample;
+
+/// The fields scored by exact match.
+pub const FIELDS: [&str; 6] = [
+    "status",
+    "amount",
+    "currency",
+    "apr_percent",
+    "term_days",
+    "risk_tier",
+];
+const TIERS: [&str; 4] = ["low", "medium", "high", "none"];
+
+/// The figures of an evaluation.
+#[derive(Debug, Clone, Serialize)]
+pub struct EvalReport {
+    pub samples: usize,
+    /// Share of samples whose value equals the label, per field.
+    pub exact: BTreeMap<String, f64>,
+    /// Rows: expected tier (low, medium, high, none); columns: predicted.
+    pub tier_confusion: [[usize; 4]; 4],
+    /// Values given (not null) that differ from the label.
+    pub confident_wrong: usize,
+    /// The samples with a wrong field, with what was expected and what came out.
+    pub mistakes: Vec<serde_json::Value>,
+}
+
+/// Runs the model over labelled samples, in batches.
+pub fn evaluate(
+    extractor: &Extractor,
+    samples: &[Sample],
+    batch: usize,
+) -> anyhow::Result<EvalReport> {
+    let mut right: BTreeMap<String, usize> = FIELDS.iter().map(|f| (f.to_string(), 0)).collect();
+    let mut confusion = [[0usize; 4]; 4];
+    let mut confident_wrong = 0;
+    let mut mistakes = Vec::new();
+    for chunk in samples.chunks(batch.max(1)) {
+        let texts: Vec<&str> = chunk.iter().map(|s| s.text.as_str()).collect();
+        for (sample, out) in chunk.iter().zip(extractor.extract(&texts)?) {
+            let got = out.to_json(false);
+            let want = &sample.expected;
+            let mut wrong = Vec::new();
+            for field in FIELDS {
+                let (w, g) = (value(want, field), value(&got, field));
+                if w == g {
+                    *right.entry(field.into()).or_default() += 1;
+                } else {
+                    wrong.push(field);
+                    if !g.is_null() && field != "status" {
+                        confident_wrong += 1;
+                    }
+                }
+            }
+            let tier_index = |v: &serde_json::Value| {
+                TIERS
+                    .iter()
+                    .position(|t| v.as_str() == Some(t))
+                    .unwrap_or(3)
+            };
+            confusion[tier_index(&value(want, "risk_tier"))]
+                [tier_index(&value(&got, "risk_tier"))] += 1;
+            if !wrong.is_empty() {
+                mistakes.push(serde_json::json!({ "id": sample.id, "wrong": wrong, "expected": want, "got": got }));
+            }
+        }
+    }
+    let n = samples.len().max(1) as f64;
+    Ok(EvalReport {
+        samples: samples.len(),
+        exact: right.into_iter().map(|(k, v)| (k, v as f64 / n)).collect(),
+        tier_confusion: confusion,
+        confident_wrong,
+        mistakes,
+    })
+}
+
+fn value(json: &serde_json::Value, field: &str) -> serde_json::Value {
+    json.get(field).cloned().unwrap_or(serde_json::Value::Null)
+}

@@ -1,0 +1,540 @@
+//! Extraction: the model's tagged spans turned into the spec's normalised values, each with the
+//! byte span it was read from.
+
+pub mod currency;
+pub mod numbers;
+pub mod rate;
+pub mod risk;
+pub mod term;
+
+use std::collections::BTreeMap;
+
+use alloy::primitives::U256;
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+use serde::{Deserialize, Serialize};
+
+use crate::contracts::{LoanTerms, currency_code};
+use currency::{Currency, parse_currency};
+use numbers::{NumberStyle, parse_number};
+use risk::{RiskFacts, RiskTier, rubric_tier};
+
+/// What the token head tags: the three terms, their currency and dates, and the risk facts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Entity {
+    Amount,
+    Currency,
+    Rate,
+    Term,
+    StartDate,
+    MaturityDate,
+    CollateralValue,
+    CollateralRatio,
+    Ltv,
+    CreditScore,
+    Adverse,
+    Secured,
+    Unsecured,
+}
+
+impl Entity {
+    /// Every entity, in label order.
+    pub const ALL: [Entity; 13] = [
+        Self::Amount,
+        Self::Currency,
+        Self::Rate,
+        Self::Term,
+        Self::StartDate,
+        Self::MaturityDate,
+        Self::CollateralValue,
+        Self::CollateralRatio,
+        Self::Ltv,
+        Self::CreditScore,
+        Self::Adverse,
+        Self::Secured,
+        Self::Unsecured,
+    ];
+
+    /// The name used in label files and BIO tags.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Amount => "amount",
+            Self::Currency => "currency",
+            Self::Rate => "rate",
+            Self::Term => "term",
+            Self::StartDate => "start_date",
+            Self::MaturityDate => "maturity_date",
+            Self::CollateralValue => "collateral_value",
+            Self::CollateralRatio => "collateral_ratio",
+            Self::Ltv => "ltv",
+            Self::CreditScore => "credit_score",
+            Self::Adverse => "adverse",
+            Self::Secured => "secured",
+            Self::Unsecured => "unsecured",
+        }
+    }
+
+    /// Parses a name written by [`Entity::name`].
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|e| e.name() == name)
+    }
+}
+
+/// A span the model tagged, with its byte offsets and mean token probability.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaggedSpan {
+    pub entity: Entity,
+    pub start: usize,
+    pub end: usize,
+    pub confidence: f32,
+}
+
+/// What the sequence head says of the whole text.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TextClass {
+    /// Probability of low, medium, high risk, given a loan.
+    pub tier: [f32; 3],
+    /// Probability that the text is not a loan.
+    pub not_a_loan: f32,
+}
+
+/// The spec's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Ok = 1,
+    Incomplete = 2,
+    NotALoan = 3,
+}
+
+/// The fields that carry evidence and a confidence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    Amount,
+    Currency,
+    AprPercent,
+    TermDays,
+}
+
+/// The terms of one text, as the spec defines them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Extraction {
+    pub status: Status,
+    pub amount: Option<Decimal>,
+    pub currency: Option<Currency>,
+    pub apr_percent: Option<Decimal>,
+    pub term_days: Option<u32>,
+    pub risk_tier: Option<RiskTier>,
+    pub risk_score: Option<u8>,
+    pub evidence: BTreeMap<Field, [usize; 2]>,
+    pub confidence: BTreeMap<Field, f32>,
+}
+
+/// Confidence below which a value is withheld (null, status `incomplete`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Thresholds {
+    /// Least mean token probability for a term's span.
+    pub span: f32,
+    /// Least probability of "not a loan" to call a text so.
+    pub not_a_loan: f32,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Self {
+            span: 0.5,
+            not_a_loan: 0.5,
+        }
+    }
+}
+
+/// Reads the spec's values from the model's spans and text class.
+pub fn assemble(
+    text: &str,
+    spans: &[TaggedSpan],
+    class: TextClass,
+    thresholds: Thresholds,
+) -> Extraction {
+    if class.not_a_loan >= thresholds.not_a_loan {
+        return Extraction::not_a_loan();
+    }
+    let style = NumberStyle::detect(text);
+    let best = |entity| best_span(spans, entity, thresholds.span);
+    let mut out = Extraction::empty(Status::Incomplete);
+
+    if let Some(span) = best(Entity::Amount)
+        && let Some(amount) =
+            parse_number(&text[span.start..span.end], style).filter(|a| *a > Decimal::ZERO)
+    {
+        out.set(Field::Amount, span);
+        out.amount = Some(amount);
+        let currency_span = best(Entity::Currency)
+            .filter(|c| parse_currency(&text[c.start..c.end], text).is_some())
+            .cloned()
+            .or_else(|| currency_near(text, span));
+        if let Some(c) = currency_span {
+            out.currency = parse_currency(&text[c.start..c.end], text);
+            out.set(Field::Currency, &c);
+        }
+    }
+    if let Some(span) = best(Entity::Rate) {
+        let context = &text[span.end..];
+        if let Some(rate) = rate::parse_rate(&text[span.start..span.end], context, style) {
+            out.set(Field::AprPercent, span);
+            out.apr_percent = Some(rate);
+        }
+    }
+    out.read_term(
+        text,
+        style,
+        best(Entity::Term),
+        best(Entity::StartDate),
+        best(Entity::MaturityDate),
+    );
+
+    let facts = read_facts(text, spans, style, thresholds.span);
+    let tier = rubric_tier(&facts, out.amount, out.apr_percent);
+    out.risk_tier = Some(tier);
+    out.risk_score = Some(risk_score(tier, class));
+    let complete = out.amount.is_some()
+        && out.currency.is_some()
+        && out.apr_percent.is_some()
+        && out.term_days.is_some();
+    out.status = if complete {
+        Status::Ok
+    } else {
+        Status::Incomplete
+    };
+    out
+}
+
+fn best_span(spans: &[TaggedSpan], entity: Entity, threshold: f32) -> Option<&TaggedSpan> {
+    spans
+        .iter()
+        .filter(|s| s.entity == entity && s.confidence >= threshold)
+        .max_by(|a, b| a.confidence.total_cmp(&b.confidence))
+}
+
+/// A currency written right beside the amount (`$12,500`, `12,500 USDC`) when the model tagged
+/// none.
+fn currency_near(text: &str, amount: &TaggedSpan) -> Option<TaggedSpan> {
+    let before_start = text.floor_char_boundary(amount.start.saturating_sub(5));
+    let after_end = text.ceil_char_boundary((amount.end + 12).min(text.len()));
+    let candidates = [(before_start, amount.start), (amount.end, after_end)];
+    candidates.into_iter().find_map(|(start, end)| {
+        let window = &text[start..end];
+        let token = window
+            .split(|c: char| c.is_whitespace() || c.is_ascii_digit() || ",.()".contains(c))
+            .find(|w| parse_currency(w, text).is_some())?;
+        let offset = start + window.find(token)?;
+        Some(TaggedSpan {
+            entity: Entity::Currency,
+            start: offset,
+            end: offset + token.len(),
+            confidence: amount.confidence,
+        })
+    })
+}
+
+fn read_facts(text: &str, spans: &[TaggedSpan], style: NumberStyle, threshold: f32) -> RiskFacts {
+    let mut facts = RiskFacts::default();
+    for span in spans.iter().filter(|s| s.confidence >= threshold) {
+        let s = &text[span.start..span.end];
+        match span.entity {
+            Entity::CollateralValue => {
+                facts.collateral_value = facts.collateral_value.or(parse_number(s, style));
+            }
+            Entity::CollateralRatio => {
+                facts.collateral_ratio_percent = facts
+                    .collateral_ratio_percent
+                    .or(risk::parse_percent(s, style));
+            }
+            Entity::Ltv => facts.ltv_percent = facts.ltv_percent.or(risk::parse_percent(s, style)),
+            Entity::CreditScore => {
+                if let Some(score) = risk::parse_credit_score(s) {
+                    facts.credit_score =
+                        Some(facts.credit_score.map_or(score, |old| old.min(score)));
+                }
+            }
+            Entity::Adverse => facts.adverse_history |= risk::is_adverse(s, style),
+            Entity::Secured => facts.secured = facts.secured.or(Some(risk::parse_secured(s))),
+            Entity::Unsecured => facts.secured = Some(false),
+            _ => {}
+        }
+    }
+    facts
+}
+
+/// A score in the tier's band (low 0–33, medium 34–66, high 67–100), placed within the band by
+/// the sequence head's expected riskiness, so scores order the tiers as the spec requires.
+fn risk_score(tier: RiskTier, class: TextClass) -> u8 {
+    let total: f32 = class.tier.iter().sum::<f32>().max(f32::EPSILON);
+    let expected = (0.5 * class.tier[1] + class.tier[2]) / total;
+    let band_start = match tier {
+        RiskTier::Low => 0.0,
+        RiskTier::Medium => 34.0,
+        RiskTier::High => 67.0,
+    };
+    (band_start + (expected.clamp(0.0, 1.0) * 33.0).round()) as u8
+}
+
+impl Extraction {
+    fn empty(status: Status) -> Self {
+        Self {
+            status,
+            amount: None,
+            currency: None,
+            apr_percent: None,
+            term_days: None,
+            risk_tier: None,
+            risk_score: None,
+            evidence: BTreeMap::new(),
+            confidence: BTreeMap::new(),
+        }
+    }
+
+    /// The result for a text that is not a loan.
+    pub fn not_a_loan() -> Self {
+        Self::empty(Status::NotALoan)
+    }
+
+    fn set(&mut self, field: Field, span: &TaggedSpan) {
+        self.evidence.insert(field, [span.start, span.end]);
+        self.confidence.insert(field, span.confidence);
+    }
+
+    fn read_term(
+        &mut self,
+        text: &str,
+        style: NumberStyle,
+        tenor: Option<&TaggedSpan>,
+        start: Option<&TaggedSpan>,
+        maturity: Option<&TaggedSpan>,
+    ) {
+        if let Some(span) = tenor
+            && let Some(days) = term::parse_term(&text[span.start..span.end], style)
+        {
+            self.set(Field::TermDays, span);
+            self.term_days = Some(days);
+            return;
+        }
+        // No tenor written: the calendar days from the start date to the maturity date.
+        let (Some(from), Some(to)) = (start, maturity) else {
+            return;
+        };
+        let (first, last) = if from.start <= to.start {
+            (from, to)
+        } else {
+            (to, from)
+        };
+        let joined = TaggedSpan {
+            entity: Entity::Term,
+            start: first.start,
+            end: last.end,
+            confidence: first.confidence.min(last.confidence),
+        };
+        let start_date = term::find_dates(&text[from.start..from.end])
+            .first()
+            .map(|d| d.1);
+        let end_date = term::find_dates(&text[to.start..to.end])
+            .first()
+            .map(|d| d.1);
+        if let (Some(a), Some(b)) = (start_date, end_date)
+            && let Ok(days) = u32::try_from((b - a).num_days())
+            && days > 0
+        {
+            self.set(Field::TermDays, &joined);
+            self.term_days = Some(days);
+        }
+    }
+
+    /// The spec's JSON for this extraction (`with_confidence` adds a confidence per field).
+    pub fn to_json(&self, with_confidence: bool) -> serde_json::Value {
+        let mut out = serde_json::Map::new();
+        out.insert(
+            "status".into(),
+            serde_json::to_value(self.status).unwrap_or_default(),
+        );
+        if self.status != Status::NotALoan {
+            out.insert(
+                "amount".into(),
+                self.amount.map(|a| a.normalize().to_string()).into(),
+            );
+            out.insert(
+                "currency".into(),
+                self.currency.as_ref().map(|c| c.code.clone()).into(),
+            );
+            out.insert(
+                "apr_percent".into(),
+                self.apr_percent.map(|r| r.normalize().to_string()).into(),
+            );
+            out.insert("term_days".into(), self.term_days.into());
+            out.insert(
+                "risk_tier".into(),
+                self.risk_tier.map(RiskTier::as_str).into(),
+            );
+            out.insert("risk_score".into(), self.risk_score.into());
+            out.insert(
+                "evidence".into(),
+                serde_json::to_value(&self.evidence).unwrap_or_default(),
+            );
+            if with_confidence {
+                out.insert(
+                    "confidence".into(),
+                    serde_json::to_value(&self.confidence).unwrap_or_default(),
+                );
+            }
+        }
+        serde_json::Value::Object(out)
+    }
+
+    /// The on-chain struct: amount in minor units, missing values zero with empty spans.
+    pub fn to_terms(&self) -> LoanTerms {
+        let span = |field| {
+            self.evidence
+                .get(&field)
+                .map_or([0, 0], |[s, e]| [*s as u32, *e as u32])
+        };
+        let decimals = self.currency.as_ref().map_or(0, |c| c.decimals);
+        let amount_minor = self
+            .amount
+            .and_then(|a| minor_units(a, decimals))
+            .unwrap_or(U256::ZERO);
+        let [a, b, c, d] = [
+            Field::Amount,
+            Field::Currency,
+            Field::AprPercent,
+            Field::TermDays,
+        ]
+        .map(span);
+        LoanTerms {
+            status: self.status as u8,
+            amountMinor: amount_minor,
+            currency: self
+                .currency
+                .as_ref()
+                .and_then(|c| currency_code(&c.code).ok())
+                .unwrap_or_default(),
+            decimals,
+            aprPpm: self
+                .apr_percent
+                .and_then(|r| (r * Decimal::from(10_000)).round().to_u32())
+                .unwrap_or(0),
+            termDays: self.term_days.unwrap_or(0),
+            riskTier: self.risk_tier.map_or(0, |t| t as u8),
+            riskScore: self.risk_score.unwrap_or(0),
+            evidence: [a[0], a[1], b[0], b[1], c[0], c[1], d[0], d[1]],
+        }
+    }
+}
+
+/// `amount × 10^decimals` as an integer, rounded half-even to the currency's minor unit.
+pub fn minor_units(amount: Decimal, decimals: u8) -> Option<U256> {
+    let rounded = amount.round_dp(u32::from(decimals)).normalize();
+    let digits = rounded.mantissa().to_string();
+    let scale = rounded.scale();
+    let mantissa: U256 = digits.parse().ok()?;
+    let shift = u32::from(decimals).checked_sub(scale)?;
+    mantissa.checked_mul(U256::from(10u8).pow(U256::from(shift)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn span(text: &str, entity: Entity, needle: &str) -> TaggedSpan {
+        let start = text.find(needle).unwrap();
+        TaggedSpan {
+            entity,
+            start,
+            end: start + needle.len(),
+            confidence: 0.99,
+        }
+    }
+
+    const LOAN: TextClass = TextClass {
+        tier: [0.8, 0.15, 0.05],
+        not_a_loan: 0.01,
+    };
+
+    #[test]
+    fn assembles_the_spec_values_with_evidence() {
+        let text = "Lender lends Borrower $12,500, unsecured, at 19.9% per annum over thirty-six (36) months.";
+        let spans = [
+            span(text, Entity::Amount, "12,500"),
+            span(text, Entity::Rate, "19.9% per annum"),
+            span(text, Entity::Term, "thirty-six (36) months"),
+            span(text, Entity::Unsecured, "unsecured"),
+        ];
+        let out = assemble(text, &spans, LOAN, Thresholds::default());
+        assert_eq!(out.status, Status::Ok);
+        let json = out.to_json(false);
+        assert_eq!(json["amount"], "12500");
+        assert_eq!(json["currency"], "USD", "currency read beside the amount");
+        assert_eq!(json["apr_percent"], "19.9");
+        assert_eq!(json["term_days"], 1080);
+        assert_eq!(json["risk_tier"], "high");
+        assert_eq!(json["evidence"]["currency"], serde_json::json!([22, 23]));
+        let score = json["risk_score"].as_u64().unwrap();
+        assert!(
+            (67..=100).contains(&score),
+            "high scores sit in the high band: {score}"
+        );
+    }
+
+    #[test]
+    fn withholds_unconfident_values() {
+        let text = "Borrow USD 5,000 at 9% APR for 60 days.";
+        let mut spans = vec![
+            span(text, Entity::Amount, "5,000"),
+            span(text, Entity::Currency, "USD"),
+            span(text, Entity::Rate, "9% APR"),
+            span(text, Entity::Term, "60 days"),
+        ];
+        spans[2].confidence = 0.3;
+        let out = assemble(text, &spans, LOAN, Thresholds::default());
+        assert_eq!(out.status, Status::Incomplete);
+        assert_eq!(out.apr_percent, None);
+        assert!(!out.evidence.contains_key(&Field::AprPercent));
+        assert_eq!(out.to_json(false)["apr_percent"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn term_from_dates_and_not_a_loan() {
+        let text = "Drawn on 15 January 2025, repaid on 15 January 2029.";
+        let spans = [
+            span(text, Entity::StartDate, "15 January 2025"),
+            span(text, Entity::MaturityDate, "15 January 2029"),
+        ];
+        let out = assemble(text, &spans, LOAN, Thresholds::default());
+        assert_eq!(out.term_days, Some(1461));
+        assert_eq!(out.evidence[&Field::TermDays], [9, 51]);
+        let not_loan = TextClass {
+            tier: [0.3, 0.3, 0.4],
+            not_a_loan: 0.9,
+        };
+        let out = assemble(text, &spans, not_loan, Thresholds::default());
+        assert_eq!(
+            out.to_json(true),
+            serde_json::json!({"status": "not_a_loan"})
+        );
+    }
+
+    #[test]
+    fn minor_units_follow_decimals() {
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        assert_eq!(minor_units(d("180000"), 2), Some(U256::from(18_000_000u64)));
+        assert_eq!(minor_units(d("1.5"), 8), Some(U256::from(150_000_000u64)));
+        assert_eq!(
+            minor_units(d("10"), 18),
+            Some(U256::from(10u64).pow(U256::from(19)))
+        );
+        assert_eq!(
+            minor_units(d("48750.25"), 2),
+            Some(U256::from(4_875_025u64))
+        );
+        assert_eq!(minor_units(d("500000"), 0), Some(U256::from(500_000u64)));
+    }
+}

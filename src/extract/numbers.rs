@@ -1,0 +1,397 @@
+//! Numbers as people write them: `1,250,000`, `1.25M`, `2.5 million`, `1 250 000`,
+//! `EUR 1.250.000,00`, `1,50,000`, `25k`, `7 1/2`, `forty-five thousand`,
+//! `seven and one-half`.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+use rust_decimal::Decimal;
+
+/// How a text writes its decimal mark, read from the whole text once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct NumberStyle {
+    /// `,` is the decimal mark and `.` groups thousands (`1.250.000,00`, `4,35 %`).
+    pub comma_decimal: bool,
+}
+
+impl NumberStyle {
+    /// Guesses the style from a whole text: a comma followed by one or two digits and no third
+    /// (`4,35 %`, `85.000,00`), dot-grouped thousands (`1.250.000`), or a euro or franc amount
+    /// grouped with a dot (`€100.000`) mark European writing.
+    pub fn detect(text: &str) -> Self {
+        Self {
+            comma_decimal: EUROPEAN.is_match(text),
+        }
+    }
+}
+
+static EUROPEAN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\d,\d{1,2}(?:[^\d]|$)|\d{1,3}(?:\.\d{3}){2,}(?:[^\d]|$)|(?:€|eur|chf)\s?\d{1,3}(?:\.\d{3})+(?:[^\d]|$)|\d{1,3}(?:\.\d{3})+\s?(?:€|eur|chf|franc)")
+        .expect("valid regex")
+});
+
+/// The first number in `text`: digits (preferred when present) or else number words.
+pub fn parse_number(text: &str, style: NumberStyle) -> Option<Decimal> {
+    parse_digits(text, style)
+        .map(|(value, _)| value)
+        .or_else(|| parse_words(text))
+}
+
+/// The first digit-written number in `text`, with a following fraction (`7 1/2`) and scale
+/// word (`2.5 million`, `25k`) applied; also returns the byte range it covered.
+pub fn parse_digits(text: &str, style: NumberStyle) -> Option<(Decimal, std::ops::Range<usize>)> {
+    let start = text.find(|c: char| c.is_ascii_digit())?;
+    let run_end = digit_run_end(text, start);
+    let raw = text[start..run_end].trim_end_matches([',', '.', ' ', '\u{a0}', '\u{202f}', '\'']);
+    let mut end = start + raw.len();
+    let mut value = parse_grouped(raw, style)?;
+
+    // `7 1/2` or `7½`
+    let rest = &text[end..];
+    if let Some((fraction, used)) = trailing_fraction(rest) {
+        value += fraction;
+        end += used;
+    } else if let Some(slash) = rest.strip_prefix('/') {
+        // `1/2` alone: value was the numerator.
+        let den_len = slash.bytes().take_while(u8::is_ascii_digit).count();
+        if den_len > 0 {
+            let den: Decimal = slash[..den_len].parse().ok()?;
+            if !den.is_zero() {
+                value /= den;
+                end += 1 + den_len;
+            }
+        }
+    }
+
+    if let Some((scale, used)) = scale_suffix(&text[end..]) {
+        value *= scale;
+        end += used;
+    }
+    Some((value.normalize(), start..end))
+}
+
+fn digit_run_end(text: &str, start: usize) -> usize {
+    let mut end = start;
+    for (i, c) in text[start..].char_indices() {
+        let separator = matches!(c, ',' | '.' | ' ' | '\u{a0}' | '\u{202f}' | '\'');
+        if c.is_ascii_digit() {
+            end = start + i + 1;
+        } else if separator {
+            // A separator only continues the number when a digit follows it directly, and a
+            // space only when exactly three digits follow (`1 250 000`, not `15 1/2`).
+            let next_digits = text[start + i + c.len_utf8()..]
+                .bytes()
+                .take_while(u8::is_ascii_digit)
+                .count();
+            let after = text[start + i + c.len_utf8() + next_digits..]
+                .chars()
+                .next();
+            let ok = match c {
+                ' ' | '\u{a0}' | '\u{202f}' | '\'' => {
+                    next_digits == 3 && !after.is_some_and(|a| a.is_ascii_digit() || a == '/')
+                }
+                _ => next_digits > 0,
+            };
+            if !ok {
+                break;
+            }
+        } else {
+            break;
+        }
+    }
+    end
+}
+
+/// `1,250,000`, `1.250.000,00`, `1,50,000`, `4,35`, `12.5`, `1 250 000`.
+fn parse_grouped(raw: &str, style: NumberStyle) -> Option<Decimal> {
+    let cleaned: String = raw
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}' | '\''))
+        .collect();
+    let commas = cleaned.matches(',').count();
+    let dots = cleaned.matches('.').count();
+    let decimal_mark = match (commas, dots) {
+        (0, 0) => None,
+        (_, 0) => comma_is_decimal(&cleaned, commas, style).then_some(','),
+        (0, _) => dot_is_decimal(&cleaned, dots, style).then_some('.'),
+        // Both: whichever comes last is the decimal mark.
+        _ => Some(if cleaned.rfind(',') > cleaned.rfind('.') {
+            ','
+        } else {
+            '.'
+        }),
+    };
+    let normal: String = cleaned
+        .chars()
+        .filter_map(|c| match c {
+            ',' | '.' if Some(c) == decimal_mark => Some('.'),
+            ',' | '.' => None,
+            d => Some(d),
+        })
+        .collect();
+    normal.parse().ok()
+}
+
+fn digits_after_last(s: &str, mark: char) -> usize {
+    s.rsplit(mark).next().map_or(0, str::len)
+}
+
+fn comma_is_decimal(s: &str, commas: usize, style: NumberStyle) -> bool {
+    commas == 1 && (digits_after_last(s, ',') != 3 || style.comma_decimal && s.starts_with("0,"))
+}
+
+fn dot_is_decimal(s: &str, dots: usize, style: NumberStyle) -> bool {
+    // `85.000` is eighty-five thousand in European writing, `1.500` is 1.5 elsewhere.
+    dots == 1 && !(style.comma_decimal && digits_after_last(s, '.') == 3)
+}
+
+/// ` 1/2`, `½`, `-1/2` after an integer.
+fn trailing_fraction(rest: &str) -> Option<(Decimal, usize)> {
+    for (glyph, value) in [('½', (1, 2)), ('¼', (1, 4)), ('¾', (3, 4))] {
+        let trimmed = rest.trim_start_matches([' ', '-']);
+        if trimmed.starts_with(glyph) {
+            let used = rest.len() - trimmed.len() + glyph.len_utf8();
+            return Some((Decimal::from(value.0) / Decimal::from(value.1), used));
+        }
+    }
+    let trimmed = rest.strip_prefix([' ', '-'])?;
+    let num_len = trimmed.bytes().take_while(u8::is_ascii_digit).count();
+    let after_num = trimmed[num_len..].strip_prefix('/')?;
+    let den_len = after_num.bytes().take_while(u8::is_ascii_digit).count();
+    if num_len == 0 || den_len == 0 {
+        return None;
+    }
+    let num: Decimal = trimmed[..num_len].parse().ok()?;
+    let den: Decimal = after_num[..den_len].parse().ok()?;
+    if den.is_zero() || num >= den {
+        return None;
+    }
+    Some((num / den, 1 + num_len + 1 + den_len))
+}
+
+/// `k`, `M`, `mm`, `mn`, `bn`, ` million`, ` thousand`, ` billion` right after a number.
+fn scale_suffix(rest: &str) -> Option<(Decimal, usize)> {
+    let trimmed = rest.trim_start_matches([' ', '\u{a0}']);
+    let gap = rest.len() - trimmed.len();
+    let word_len = trimmed
+        .find(|c: char| !c.is_ascii_alphabetic())
+        .unwrap_or(trimmed.len());
+    let word = &trimmed[..word_len];
+    let scale: i64 = match word {
+        "k" | "K" if gap == 0 => 1_000,
+        "m" | "M" | "mm" | "MM" | "mn" | "Mn" if gap == 0 => 1_000_000,
+        "b" | "B" | "bn" | "Bn" | "BN" if gap == 0 => 1_000_000_000,
+        _ => match word.to_ascii_lowercase().as_str() {
+            "thousand" => 1_000,
+            "million" | "millions" | "mio" => 1_000_000,
+            "billion" | "billions" | "bn" => 1_000_000_000,
+            "lakh" | "lakhs" => 100_000,
+            "crore" | "crores" => 10_000_000,
+            _ => return None,
+        },
+    };
+    Some((Decimal::from(scale), gap + word_len))
+}
+
+fn unit_word(word: &str) -> Option<u64> {
+    const UNITS: [&str; 20] = [
+        "zero",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "thirteen",
+        "fourteen",
+        "fifteen",
+        "sixteen",
+        "seventeen",
+        "eighteen",
+        "nineteen",
+    ];
+    const TENS: [&str; 8] = [
+        "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
+    ];
+    if let Some(i) = UNITS.iter().position(|u| *u == word) {
+        return Some(i as u64);
+    }
+    TENS.iter()
+        .position(|t| *t == word)
+        .map(|i| (i as u64 + 2) * 10)
+}
+
+fn fraction_word(word: &str) -> Option<u64> {
+    match word {
+        "half" | "halves" => Some(2),
+        "third" | "thirds" => Some(3),
+        "quarter" | "quarters" | "fourth" | "fourths" => Some(4),
+        "fifth" | "fifths" => Some(5),
+        "eighth" | "eighths" => Some(8),
+        "tenth" | "tenths" => Some(10),
+        _ => None,
+    }
+}
+
+/// Number words: `forty-five thousand`, `two hundred and fifty thousand`, `one million`,
+/// `seven and one-half`, `six and a half`, `one-quarter`. Reads the first run of number words.
+pub fn parse_words(text: &str) -> Option<Decimal> {
+    let lower = text.to_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let first = words.iter().position(|w| unit_word(w).is_some())?;
+
+    let mut total = Decimal::ZERO; // completed thousands/millions groups
+    let mut current: u64 = 0; // the group being read
+    let mut seen_number = false;
+    let mut pending_numerator: Option<u64> = None; // after `and`: `one` in `and one-half`
+    for (i, word) in words[first..].iter().enumerate() {
+        if let Some(n) = unit_word(word) {
+            if pending_numerator.is_some() {
+                pending_numerator = Some(n);
+                continue;
+            }
+            current += n;
+            seen_number = true;
+        } else if *word == "hundred" && seen_number {
+            current = current.max(1) * 100;
+        } else if let Some(scale) = match *word {
+            "thousand" => Some(1_000u64),
+            "million" => Some(1_000_000),
+            "billion" => Some(1_000_000_000),
+            _ => None,
+        } {
+            total += Decimal::from(current.max(1)) * Decimal::from(scale);
+            current = 0;
+        } else if *word == "and" {
+            // `and` inside a number (`two hundred and fifty`) or before a fraction.
+            let next = words.get(first + i + 1).copied().unwrap_or("");
+            let after = words.get(first + i + 2).copied().unwrap_or("");
+            if next == "a" || fraction_word(after).is_some() && unit_word(next).is_some() {
+                pending_numerator = Some(1);
+            }
+        } else if *word == "a" && pending_numerator.is_some() {
+            pending_numerator = Some(1);
+        } else if let Some(den) = fraction_word(word) {
+            let num = pending_numerator
+                .take()
+                .unwrap_or_else(|| std::mem::take(&mut current).max(1));
+            total += Decimal::from(num) / Decimal::from(den);
+            break;
+        } else {
+            break;
+        }
+    }
+    seen_number.then(|| (total + Decimal::from(current)).normalize())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    fn us(text: &str) -> Decimal {
+        parse_number(text, NumberStyle::default())
+            .unwrap_or_else(|| panic!("no number in {text:?}"))
+    }
+
+    fn eu(text: &str) -> Decimal {
+        parse_number(
+            text,
+            NumberStyle {
+                comma_decimal: true,
+            },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn grouped_digits() {
+        assert_eq!(us("1,250,000"), d("1250000"));
+        assert_eq!(
+            us("USD 180,000 (one hundred eighty thousand US dollars)"),
+            d("180000")
+        );
+        assert_eq!(us("1 250 000"), d("1250000"));
+        assert_eq!(us("2 000 000"), d("2000000"));
+        assert_eq!(us("1,50,000"), d("150000"));
+        assert_eq!(us("12.5"), d("12.5"));
+        assert_eq!(us("1250000.50"), d("1250000.5"));
+        assert_eq!(us("$12,500."), d("12500"));
+    }
+
+    #[test]
+    fn european_digits() {
+        assert_eq!(eu("EUR 1.250.000,00"), d("1250000"));
+        assert_eq!(eu("85.000,00"), d("85000"));
+        assert_eq!(eu("48.750,25"), d("48750.25"));
+        assert_eq!(eu("4,35 %"), d("4.35"));
+        assert_eq!(eu("85.000"), d("85000"));
+        assert_eq!(
+            us("4,35 %"),
+            d("4.35"),
+            "a lone comma before two digits is a decimal mark"
+        );
+    }
+
+    #[test]
+    fn detects_european_style() {
+        assert!(NumberStyle::detect("a loan of EUR 85.000,00 at 4,35 %").comma_decimal);
+        assert!(!NumberStyle::detect("a loan of USD 85,000.00 at 4.35%").comma_decimal);
+        assert!(!NumberStyle::detect("USD 1,250,000").comma_decimal);
+        assert!(NumberStyle::detect("Facility Amount: €100.000").comma_decimal);
+        assert!(NumberStyle::detect("EUR 2.500.000 loan").comma_decimal);
+        assert!(NumberStyle::detect("Principal: 40.000 euro").comma_decimal);
+        assert!(!NumberStyle::detect("$500 at 4.125% for 12 months").comma_decimal);
+    }
+
+    #[test]
+    fn scales_and_suffixes() {
+        assert_eq!(us("1.25M"), d("1250000"));
+        assert_eq!(us("2.5 million"), d("2500000"));
+        assert_eq!(us("25k"), d("25000"));
+        assert_eq!(us("$3bn"), d("3000000000"));
+        assert_eq!(us("1.5 lakh"), d("150000"));
+        assert_eq!(us("10 months"), d("10"));
+    }
+
+    #[test]
+    fn fractions() {
+        assert_eq!(us("7 1/2 %"), d("7.5"));
+        assert_eq!(us("7½%"), d("7.5"));
+        assert_eq!(us("6-1/4 percent"), d("6.25"));
+        assert_eq!(us("1/2 of one percent"), d("0.5"));
+    }
+
+    #[test]
+    fn words() {
+        assert_eq!(us("forty-five thousand US dollars"), d("45000"));
+        assert_eq!(us("two hundred and fifty thousand pounds"), d("250000"));
+        assert_eq!(us("one hundred eighty thousand"), d("180000"));
+        assert_eq!(us("twelve thousand"), d("12000"));
+        assert_eq!(us("one million two hundred fifty thousand"), d("1250000"));
+        assert_eq!(us("seven and one-half per cent"), d("7.5"));
+        assert_eq!(us("six and a half percent"), d("6.5"));
+        assert_eq!(us("thirty-six months"), d("36"));
+        assert_eq!(us("two weeks"), d("2"));
+        assert_eq!(us("three-quarters of a percent"), d("0.75"));
+        assert!(parse_number("no numbers here", NumberStyle::default()).is_none());
+    }
+
+    #[test]
+    fn digits_win_over_words() {
+        assert_eq!(us("fifteen (15) years"), d("15"));
+        assert_eq!(us("eight percent (8%)"), d("8"));
+    }
+}

@@ -1,0 +1,306 @@
+//! Interest rates: a rate span to the nominal annual rate in percent.
+
+use rust_decimal::Decimal;
+
+use super::numbers::{NumberStyle, parse_digits, parse_number};
+
+/// Benchmarks a floating rate is quoted over.
+const BENCHMARKS: &[&str] = &[
+    "sofr",
+    "prime",
+    "euribor",
+    "libor",
+    "sonia",
+    "€str",
+    "estr",
+    "base rate",
+    "fed funds",
+    "federal funds",
+    "tonar",
+    "saron",
+    "bbsw",
+    "cdi",
+    "reference rate",
+];
+
+/// Reads the nominal annual rate in percent from a rate span. `context` is the text right after
+/// the span, where the period (`per month`) may stand. `None` when the span does not give a
+/// rate that can be read with certainty (a floating rate without its base value).
+pub fn parse_rate(span: &str, context: &str, style: NumberStyle) -> Option<Decimal> {
+    let lower = span.to_lowercase();
+    if is_interest_free(&lower) {
+        return Some(Decimal::ZERO);
+    }
+    let rate = if BENCHMARKS.iter().any(|b| lower.contains(b)) {
+        floating_rate(&lower, style)?
+    } else if let Some(bps) = basis_points(&lower, style) {
+        bps
+    } else {
+        parse_number(&lower, style)?
+    };
+    let period = period_factor(&lower)
+        .or_else(|| period_factor(&period_context(context)))
+        .unwrap_or(Decimal::ONE);
+    Some((rate * period).normalize())
+}
+
+fn is_interest_free(lower: &str) -> bool {
+    [
+        "interest-free",
+        "interest free",
+        "no interest",
+        "zero interest",
+        "without interest",
+        "0% interest",
+    ]
+    .iter()
+    .any(|p| lower.contains(p))
+}
+
+/// `725 basis points`, `275 bps`, `50bp` as percent.
+fn basis_points(lower: &str, style: NumberStyle) -> Option<Decimal> {
+    let (value, range) = parse_digits(lower, style)?;
+    let after = lower[range.end..].trim_start();
+    let is_bps = ["bps", "bp ", "basis point"]
+        .iter()
+        .any(|u| after.starts_with(u))
+        || after == "bp";
+    is_bps.then(|| value / Decimal::ONE_HUNDRED)
+}
+
+/// `Term SOFR + 275 bps (Term SOFR currently 4.31%)`, `Prime minus 50 bps, with the Prime Rate
+/// currently 7.50%`: the base value plus or minus the margin; `None` without a base value.
+fn floating_rate(lower: &str, style: NumberStyle) -> Option<Decimal> {
+    let quantities = quantities(lower, style);
+    let margin_index = quantities.iter().position(|q| {
+        let before = &lower[..q.start];
+        let tail = before.trim_end();
+        tail.ends_with('+')
+            || tail.ends_with('-')
+            || ["plus", "over", "above", "minus", "less", "below"]
+                .iter()
+                .any(|w| tail.ends_with(w))
+    })?;
+    let margin = &quantities[margin_index];
+    let base = quantities
+        .iter()
+        .enumerate()
+        .find(|(i, q)| *i != margin_index && q.percent)?
+        .1;
+    let tail = lower[..margin.start].trim_end();
+    let negative =
+        tail.ends_with('-') || ["minus", "less", "below"].iter().any(|w| tail.ends_with(w));
+    let margin_percent = if margin.bps {
+        margin.value / Decimal::ONE_HUNDRED
+    } else {
+        margin.value
+    };
+    Some(if negative {
+        base.value - margin_percent
+    } else {
+        base.value + margin_percent
+    })
+}
+
+struct Quantity {
+    value: Decimal,
+    start: usize,
+    bps: bool,
+    percent: bool,
+}
+
+fn quantities(lower: &str, style: NumberStyle) -> Vec<Quantity> {
+    let mut found = Vec::new();
+    let mut offset = 0;
+    while let Some((value, range)) = parse_digits(&lower[offset..], style) {
+        let (start, end) = (offset + range.start, offset + range.end);
+        let after = lower[end..].trim_start();
+        let bps = ["bps", "bp", "basis point"]
+            .iter()
+            .any(|u| after.starts_with(u));
+        let percent = ["%", "percent", "per cent", "pct"]
+            .iter()
+            .any(|u| after.starts_with(u));
+        found.push(Quantity {
+            value,
+            start,
+            bps,
+            percent,
+        });
+        offset = end.max(start + 1);
+    }
+    found
+}
+
+/// The period of a rate as its annualising factor: month × 12, week × 52, day × 365.
+fn period_factor(lower: &str) -> Option<Decimal> {
+    const PERIODS: &[(&[&str], i64)] = &[
+        (
+            &[
+                "per annum",
+                "p.a.",
+                "a year",
+                "per year",
+                "annual",
+                "apr",
+                "yearly",
+                "/year",
+                "/yr",
+                "each year",
+            ],
+            1,
+        ),
+        (
+            &[
+                "per month",
+                "a month",
+                "monthly",
+                "/month",
+                "/mo",
+                "p.m.",
+                "per mensem",
+                "each month",
+                "every month",
+                "per calendar month",
+            ],
+            12,
+        ),
+        (
+            &[
+                "per week",
+                "a week",
+                "weekly",
+                "/week",
+                "/wk",
+                "each week",
+                "every week",
+            ],
+            52,
+        ),
+        (
+            &[
+                "per day",
+                "a day",
+                "daily",
+                "/day",
+                "each day",
+                "every day",
+                "per diem",
+            ],
+            365,
+        ),
+    ];
+    PERIODS
+        .iter()
+        .filter_map(|(words, factor)| {
+            words
+                .iter()
+                .filter_map(|w| lower.find(w))
+                .min()
+                .map(|at| (at, *factor))
+        })
+        .min_by_key(|(at, _)| *at)
+        .map(|(_, factor)| Decimal::from(factor))
+}
+
+/// The part of the text after a rate span that can still qualify it: up to the first clause
+/// break, and never a payment schedule (`payable monthly` says nothing about the rate).
+fn period_context(context: &str) -> String {
+    let lower = context.to_lowercase();
+    let clause_end = lower
+        .find([',', ';', '.', '(', '\n'])
+        .unwrap_or(lower.len())
+        .min(40);
+    let clause = &lower[..clause_end.min(lower.len())];
+    let schedule = [
+        "payable",
+        "paid",
+        "repa",
+        "instal",
+        "compounded",
+        "settled",
+        "due",
+    ];
+    let cut = schedule
+        .iter()
+        .filter_map(|w| clause.find(w))
+        .min()
+        .unwrap_or(clause.len());
+    clause[..cut].to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rate(span: &str) -> Option<String> {
+        parse_rate(span, "", NumberStyle::detect(span)).map(|d| d.to_string())
+    }
+
+    #[test]
+    fn annual_rates() {
+        assert_eq!(rate("6.25% per annum").as_deref(), Some("6.25"));
+        assert_eq!(rate("4,35 % per annum").as_deref(), Some("4.35"));
+        assert_eq!(rate("eight percent (8%) per annum").as_deref(), Some("8"));
+        assert_eq!(rate("9% APR").as_deref(), Some("9"));
+        assert_eq!(rate("6.875% per year").as_deref(), Some("6.875"));
+        assert_eq!(rate("8,40 % p.a.").as_deref(), Some("8.4"));
+        assert_eq!(rate("6.75% fixed").as_deref(), Some("6.75"));
+    }
+
+    #[test]
+    fn words_and_fractions() {
+        assert_eq!(
+            rate("seven and one-half per cent per annum").as_deref(),
+            Some("7.5")
+        );
+        assert_eq!(
+            rate("six and a half percent a year").as_deref(),
+            Some("6.5")
+        );
+        assert_eq!(rate("7 1/2 %").as_deref(), Some("7.5"));
+    }
+
+    #[test]
+    fn periods_are_annualised() {
+        assert_eq!(rate("0.95% per month").as_deref(), Some("11.4"));
+        assert_eq!(rate("1.25% per month").as_deref(), Some("15"));
+        assert_eq!(rate("0.5% a week").as_deref(), Some("26"));
+        assert_eq!(rate("0.05% per day").as_deref(), Some("18.25"));
+        let monthly_context = parse_rate("1.5%", " monthly on the balance", NumberStyle::default());
+        assert_eq!(monthly_context.unwrap().to_string(), "18");
+        let schedule = parse_rate(
+            "6.25% per annum",
+            ", payable monthly",
+            NumberStyle::default(),
+        );
+        assert_eq!(schedule.unwrap().to_string(), "6.25");
+        let schedule = parse_rate("6.25%", ", payable monthly", NumberStyle::default());
+        assert_eq!(schedule.unwrap().to_string(), "6.25");
+    }
+
+    #[test]
+    fn basis_points_and_free() {
+        assert_eq!(rate("725 basis points per annum").as_deref(), Some("7.25"));
+        assert_eq!(rate("800 bps annualised").as_deref(), Some("8"));
+        assert_eq!(rate("480 basis points per annum").as_deref(), Some("4.8"));
+        assert_eq!(rate("interest-free").as_deref(), Some("0"));
+    }
+
+    #[test]
+    fn floating_rates_need_their_base() {
+        assert_eq!(
+            rate("Term SOFR + 275 bps (Term SOFR currently 4.31%)").as_deref(),
+            Some("7.06")
+        );
+        assert_eq!(
+            rate("Prime minus 50 bps, with the Prime Rate currently 7.50%").as_deref(),
+            Some("7")
+        );
+        assert_eq!(
+            rate("3-month EURIBOR plus 2.5% (EURIBOR is 2.1%)").as_deref(),
+            Some("4.6")
+        );
+        assert_eq!(rate("SOFR + 2.5%"), None);
+    }
+}
