@@ -279,6 +279,9 @@ impl Extractor {
 
     /// Reads texts in one batch: tagged spans and text class for each.
     pub fn read(&self, texts: &[&str]) -> anyhow::Result<Vec<Reading>> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
         let encodings = texts
             .iter()
             .map(|t| encode(&self.tokenizer, t))

@@ -335,15 +335,14 @@ pub fn train(opts: &TrainOptions) -> anyhow::Result<TrainReport> {
     let mut step = 0usize;
     let train_start = Instant::now();
     for epoch in 0..opts.epochs {
-        let mut shuffled = train_idx.clone();
-        shuffled.shuffle(&mut rng);
+        let batches = length_buckets(&train_idx, &windows, opts.batch, &mut rng);
         let bar = progress_bar(
             opts.progress,
             steps_per_epoch as u64,
             &format!("epoch {}/{}", epoch + 1, opts.epochs),
         );
         let mut epoch_loss = 0.0f32;
-        for (n, chunk) in shuffled.chunks(opts.batch).enumerate() {
+        for (n, chunk) in batches.iter().enumerate() {
             // Linear warm-up over the first 10 % of steps, then linear decay.
             let warmup = (total_steps / 10).max(1);
             let scale = if step < warmup {
@@ -445,6 +444,32 @@ pub fn train(opts: &TrainOptions) -> anyhow::Result<TrainReport> {
     )?;
     tracing::info!(seconds = started.elapsed().as_secs_f64(), model_id = %report.model_id, "training finished");
     Ok(report)
+}
+
+/// Shuffled batches of windows of similar length, so little of each batch is padding: windows
+/// are shuffled, sorted by length within groups of 50 batches, cut into batches, and the batches
+/// shuffled.
+fn length_buckets(
+    indices: &[usize],
+    windows: &[Window],
+    batch: usize,
+    rng: &mut ChaCha8Rng,
+) -> Vec<Vec<usize>> {
+    let mut shuffled = indices.to_vec();
+    shuffled.shuffle(rng);
+    let mut batches: Vec<Vec<usize>> = shuffled
+        .chunks(batch * 50)
+        .flat_map(|group| {
+            let mut group = group.to_vec();
+            group.sort_by_key(|&i| windows[i].ids.len());
+            group
+                .chunks(batch)
+                .map(<[usize]>::to_vec)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    batches.shuffle(rng);
+    batches
 }
 
 fn progress_bar(visible: bool, len: u64, prefix: &str) -> ProgressBar {
@@ -566,20 +591,34 @@ fn evaluate_holdout(
     Ok((total / batches.max(1) as f32, exact, scored))
 }
 
-/// The least span confidence at which held-out values are right at least 99 % of the time.
+/// The least span confidence at which held-out values are right at least 99 % of the time; where
+/// no threshold gets there, the one with the best precision (never a confident wrong value).
 fn calibrate(scored: &Scored) -> Thresholds {
-    let mut threshold = 0.5f32;
-    for candidate in (30..=95).step_by(5).map(|c| c as f32 / 100.0) {
-        let accepted: Vec<&(f32, bool)> = scored.iter().filter(|(c, _)| *c >= candidate).collect();
+    let precision = |t: f32| {
+        let accepted: Vec<&(f32, bool)> = scored.iter().filter(|(c, _)| *c >= t).collect();
         let right = accepted.iter().filter(|(_, ok)| *ok).count();
-        if !accepted.is_empty() && right as f32 / accepted.len() as f32 >= 0.99 {
-            threshold = candidate;
-            break;
+        if accepted.is_empty() {
+            0.0
+        } else {
+            right as f32 / accepted.len() as f32
         }
-        threshold = candidate;
-    }
+    };
+    let candidates: Vec<f32> = (30..=95).step_by(5).map(|c| c as f32 / 100.0).collect();
+    let span = candidates
+        .iter()
+        .copied()
+        .find(|&t| precision(t) >= 0.99)
+        .unwrap_or_else(|| {
+            candidates.iter().copied().fold(0.95, |best, t| {
+                if precision(t) > precision(best) {
+                    t
+                } else {
+                    best
+                }
+            })
+        });
     Thresholds {
-        span: threshold,
+        span,
         not_a_loan: 0.5,
     }
 }
