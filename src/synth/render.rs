@@ -191,14 +191,17 @@ pub(super) fn loan(rng: &mut impl Rng) -> (Doc, Truth) {
             .push(distractor(rng, cur, amount, apr, eu));
     }
 
-    let doc = match (defi, rng.random_range(0..7)) {
-        (true, 0..=3) => chat(rng, parts),
+    let doc = match (defi, rng.random_range(0..10)) {
+        (true, 0..=4) => chat(rng, parts),
         (true, _) => dao(rng, parts),
         (false, 0 | 1) => agreement(rng, parts),
         (false, 2) => term_sheet(rng, parts),
         (false, 3) => email(rng, parts),
         (false, 4) => officer_notes(rng, parts),
         (false, 5) => offer_letter(rng, parts),
+        (false, 6) => notice(rng, parts),
+        (false, 7) => note_between_people(rng, parts),
+        (false, 8) => facility_letter(rng, parts),
         (false, _) => chat(rng, parts),
     };
     (doc, truth)
@@ -421,12 +424,27 @@ fn rate_piece(rng: &mut impl Rng, eu: bool, absent: bool) -> (Option<Decimal>, O
         let mut d = Doc::default();
         let floating = rng.random_bool(0.5);
         if floating {
+            // A floating rate without its base value: tagged as the rate phrase it is, but it
+            // gives no number (the normaliser returns none), so the rate is absent.
             let base = pick(
                 rng,
-                &["SOFR", "Term SOFR", "EURIBOR", "the Prime Rate", "SONIA"],
+                &[
+                    "SOFR",
+                    "Term SOFR",
+                    "Daily Simple SOFR",
+                    "EURIBOR",
+                    "the Prime Rate",
+                    "SONIA",
+                ],
             );
             let margin = nice(rng, 100, 450, 2, &[25, 5]);
-            d.say(&format!("interest at {base} + {}", pct(margin, eu, rng)));
+            let sign = pick(rng, &["+", "plus"]);
+            d.say("interest at ");
+            d.tag(
+                Entity::Rate,
+                &format!("{base} {sign} {}", pct(margin, eu, rng)),
+            );
+            d.say(pick(rng, &[" per annum, reset daily", "", " per annum"]));
         } else {
             d.say(pick(
                 rng,
@@ -1182,42 +1200,199 @@ fn dao(rng: &mut impl Rng, mut parts: Parts) -> Doc {
     d
 }
 
+fn notice(rng: &mut impl Rng, mut parts: Parts) -> Doc {
+    let mut d = Doc::default();
+    d.say(&format!(
+        "Dear Customer, your {} A/c XX{} has been disbursed. ",
+        pick(
+            rng,
+            &["Gold Loan", "Personal Loan", "Two-Wheeler Loan", "Loan"]
+        ),
+        rng.random_range(1000..9999)
+    ));
+    if let Some(amount) = &parts.amount {
+        d.say("Loan amount: ");
+        append(&mut d, amount);
+        d.say(". ");
+    }
+    let mut facts = std::mem::take(&mut parts.facts);
+    for piece in facts.drain(..) {
+        append(&mut d, &piece);
+        d.say(" ");
+    }
+    if let Some(rate) = &parts.rate {
+        d.say("Interest: ");
+        append(&mut d, rate);
+        d.say(". ");
+    }
+    if let Some(term) = &parts.term {
+        d.say(pick(rng, &["Tenure: ", "Term: ", "Repayment period: "]));
+        append(&mut d, term);
+        d.say(". ");
+    }
+    shuffle_facts(rng, &mut d, &mut parts);
+    d.say(&format!(" - {}", pick(rng, LENDERS)));
+    d
+}
+
+fn note_between_people(rng: &mut impl Rng, mut parts: Parts) -> Doc {
+    let mut d = Doc::default();
+    d.say(&format!(
+        "PROMISSORY NOTE. For value received, I, {}, promise to pay {}",
+        pick(rng, BORROWERS),
+        pick(
+            rng,
+            &[
+                "my sister, Lucía",
+                "my friend Omar",
+                "my uncle",
+                "Ms. Priya Nair"
+            ]
+        )
+    ));
+    if let Some(amount) = &parts.amount {
+        d.say(" the sum of ");
+        append(&mut d, amount);
+    }
+    d.say(", which was lent to me today. ");
+    if let Some(rate) = &parts.rate {
+        d.say("The loan carries interest at ");
+        append(&mut d, rate);
+        d.say(". ");
+    }
+    if let Some(term) = &parts.term {
+        d.say("I will repay the full amount no later than ");
+        append(&mut d, term);
+        d.say(" after the date of this note.");
+    }
+    shuffle_facts(rng, &mut d, &mut parts);
+    let signed = NaiveDate::from_ymd_opt(2025, rng.random_range(1..13), rng.random_range(1..29))
+        .unwrap_or_default();
+    let signed = fmt_date(rng, signed, false);
+    d.say(&format!(" Signed on {signed}."));
+    d
+}
+
+fn facility_letter(rng: &mut impl Rng, mut parts: Parts) -> Doc {
+    let mut d = Doc::default();
+    d.say(&format!("THIS FACILITY LETTER records that {} (the \"Lender\") agrees to lend to {} (the \"Borrower\")", pick(rng, LENDERS), pick(rng, BORROWERS)));
+    if let Some(amount) = &parts.amount {
+        d.say(pick(
+            rng,
+            &[
+                " the sum of ",
+                " a term loan in the principal amount of ",
+                " up to ",
+            ],
+        ));
+        append(&mut d, amount);
+    }
+    d.say(". ");
+    let mut facts = std::mem::take(&mut parts.facts);
+    for piece in facts.drain(..) {
+        append(&mut d, &piece);
+        d.say(" ");
+    }
+    if let Some(rate) = &parts.rate {
+        d.say(pick(
+            rng,
+            &[
+                "Interest shall accrue at ",
+                "The loan shall bear interest at ",
+                "Rate: ",
+            ],
+        ));
+        append(&mut d, rate);
+        d.say(", ");
+    }
+    if let Some(term) = &parts.term {
+        d.say(pick(
+            rng,
+            &[
+                "and the whole sum shall be repaid at the end of ",
+                "and the loan shall mature ",
+                "with a term of ",
+            ],
+        ));
+        append(&mut d, term);
+        d.say(pick(
+            rng,
+            &[
+                " from the date of drawdown.",
+                " after the Closing Date.",
+                ".",
+            ],
+        ));
+    }
+    shuffle_facts(rng, &mut d, &mut parts);
+    d
+}
+
 /// A text with numbers, rates and terms that is not a loan.
 pub(super) fn not_a_loan(rng: &mut impl Rng) -> Doc {
     let mut d = Doc::default();
     let n = rng.random_range(1..60) * 100;
     let p = Decimal::new(rng.random_range(10..900), 2).normalize();
-    let text = match rng.random_range(0..9) {
+    let q = Decimal::new(rng.random_range(10..900), 2).normalize();
+    let months = rng.random_range(2..36);
+    let who = pick(rng, BORROWERS);
+    let text = match rng.random_range(0..16) {
         0 => format!(
-            "RESIDENTIAL LEASE. The Landlord leases the apartment to the Tenant for 12 months at a monthly rent of ${n}. A security deposit of ${} is due at signing. Rent paid more than 5 days late incurs a fee of {p}%.",
+            "RESIDENTIAL LEASE. The Landlord leases the apartment to the Tenant for {months} months at a monthly rent of ${n}. A security deposit of ${} is due at signing. Rent paid more than 5 days late incurs a fee of {p}%.",
             n * 2
         ),
         1 => format!(
+            "Bright two-bedroom flat available now. Rent is ${n} per month on a {months}-month lease, deposit one month's rent. Late rent incurs a {p}% fee. Call 555-{:04} to view.",
+            rng.random_range(0..9999)
+        ),
+        2 => format!(
             "INVOICE #{}. Amount due: USD {n}.00 for consulting services. Payment terms: net 30. Overdue balances accrue {p}% per month.",
             rng.random_range(1000..9999)
         ),
-        2 => format!(
+        3 => format!(
             "Open a High-Yield Savings account today and earn {p}% APY on balances above ${n}. Offer valid for 90 days."
         ),
-        3 => format!(
-            "Offer of Employment. We are pleased to offer you the position of analyst at an annual salary of ${n}00, with a signing bonus of ${n} and a 3-month probation period."
-        ),
         4 => format!(
-            "MUTUAL NON-DISCLOSURE AGREEMENT. Each party shall keep the other's information confidential for 3 years. Breach damages are capped at EUR {n}."
+            "Dear {who},\n\nWe are delighted to offer you the position of analyst. Your starting salary will be £{n}0 per year, with a bonus target of {p}% and a {months}-month probationary period.\n\nWarm regards,\nHead of People"
         ),
         5 => format!(
-            "Mortgage rates rose this week: the average 30-year fixed rate climbed to {p}%, while 15-year loans averaged {}% according to the survey.",
-            (p - Decimal::ONE).max(Decimal::ONE)
+            "MUTUAL NON-DISCLOSURE AGREEMENT. Each party shall keep the other's information confidential for {} years. Breach damages are capped at EUR {n}.",
+            rng.random_range(1..6)
         ),
         6 => format!(
-            "[Proposal] Adjust the stability fee on the ETH-A vault from 2% to {p}% and raise the debt ceiling by {n} DAI. Voting runs for 7 days."
+            "Mortgage rates rose this week: the average 30-year fixed rate climbed to {p}%, while 15-year loans averaged {q}% according to the survey."
         ),
         7 => format!(
-            "PURCHASE AGREEMENT. The Buyer agrees to buy the vehicle for ${n}, paid in full on delivery within 14 days. The Seller warrants the vehicle for 6 months."
+            "The central bank held its benchmark rate at {p}% on Thursday; two members preferred a cut of 25 basis points. Ten-year yields slipped to {q}%, and inflation is expected to ease over the next {months} months."
         ),
-        _ => format!(
+        8 => format!(
+            "[Proposal] Adjust the stability fee on the ETH-A vault to {p}% and raise the debt ceiling by {n} DAI. Voting runs for 7 days."
+        ),
+        9 => format!(
+            "PURCHASE AGREEMENT. The Buyer agrees to buy the vehicle for ${n}, paid in full on delivery within 14 days. The Seller warrants the vehicle for {months} months."
+        ),
+        10 => format!(
             "gm, just swapped {} ETH for USDC at {n}. gas was wild, {p} gwei. wen airdrop",
             rng.random_range(1..20)
+        ),
+        11 => format!(
+            "Balanced Fund – annual statement. Your investment of ${n} made five years ago is now worth ${}, an annualised return of {p}% after fees. The ongoing charge is {q}% per year.",
+            n + n / 3
+        ),
+        12 => format!(
+            "Dear {who},\n\nWe are pleased to tell you that your project has been awarded a grant of ${n}. This is a grant, not a loan: it does not need to be repaid and carries no interest. Funds will be released in {months} months."
+        ),
+        13 => format!(
+            "Your insurance policy renews on 1 {} at an annual premium of £{n}. The excess is £{}; a {p}% no-claims discount has been applied.",
+            pick(rng, &["March", "June", "October"]),
+            n / 10
+        ),
+        14 => format!(
+            "Staking update: validators earned {p}% APR last epoch. Total value locked rose to {n} ETH, and the unbonding period stays at {} days.",
+            rng.random_range(7..28)
+        ),
+        _ => format!(
+            "Quarterly report: revenue grew {p}% to ${n} thousand; operating margin was {q}%. The board approved a dividend payable in {months} weeks."
         ),
     };
     d.say(&text);
