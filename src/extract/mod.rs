@@ -161,6 +161,7 @@ pub fn assemble(
         return Extraction::not_a_loan();
     }
     let style = NumberStyle::detect(text);
+    let spans = &tidy_spans(text, spans);
     let best = |entity| best_span(spans, entity, thresholds.span);
     let mut out = Extraction::empty(Status::Incomplete);
 
@@ -208,6 +209,96 @@ pub fn assemble(
         Status::Incomplete
     };
     out
+}
+
+/// Widens number spans to the whole number written (`1.5` where only `5` was tagged,
+/// `2.5 million`), then joins fragments the tagger split (`11.25` and `per annum` around an
+/// untagged `%`).
+fn tidy_spans(text: &str, spans: &[TaggedSpan]) -> Vec<TaggedSpan> {
+    let mut sorted = spans.to_vec();
+    for span in &mut sorted {
+        if is_numeric(span.entity) {
+            widen_number(text, span);
+        }
+    }
+    sorted.sort_by_key(|s| s.start);
+    let mut joined: Vec<TaggedSpan> = Vec::with_capacity(sorted.len());
+    for span in sorted {
+        if let Some(last) = joined.last_mut()
+            && last.entity == span.entity
+            && (span.start <= last.end
+                || span.start - last.end <= 4
+                    && !text[last.end..span.start]
+                        .chars()
+                        .any(char::is_alphanumeric))
+        {
+            let (a, b) = (
+                (last.end - last.start) as f32,
+                (span.end - span.start) as f32,
+            );
+            last.confidence = (last.confidence * a + span.confidence * b) / (a + b).max(1.0);
+            last.end = last.end.max(span.end);
+            continue;
+        }
+        joined.push(span);
+    }
+    joined
+}
+
+fn is_numeric(entity: Entity) -> bool {
+    matches!(
+        entity,
+        Entity::Amount
+            | Entity::Rate
+            | Entity::CollateralValue
+            | Entity::CollateralRatio
+            | Entity::Ltv
+            | Entity::CreditScore
+    )
+}
+
+fn widen_number(text: &str, span: &mut TaggedSpan) {
+    let bytes = text.as_bytes();
+    let separator = |b: u8| matches!(b, b'.' | b',' | b'\'');
+    while span.start > 0 {
+        let prev = bytes[span.start - 1];
+        if prev.is_ascii_digit() {
+            span.start -= 1;
+        } else if separator(prev) && span.start >= 2 && bytes[span.start - 2].is_ascii_digit() {
+            span.start -= 2;
+        } else {
+            break;
+        }
+    }
+    while span.end < bytes.len() {
+        let next = bytes[span.end];
+        if next.is_ascii_digit() {
+            span.end += 1;
+        } else if separator(next) && bytes.get(span.end + 1).is_some_and(u8::is_ascii_digit) {
+            span.end += 2;
+        } else {
+            break;
+        }
+    }
+    if matches!(span.entity, Entity::Amount | Entity::CollateralValue) {
+        let rest = &text[span.end..];
+        let word = rest.trim_start_matches(' ');
+        let gap = rest.len() - word.len();
+        for scale in ["million", "thousand", "billion", "bn", "mm", "k", "m"] {
+            let after = word
+                .get(scale.len()..scale.len() + 1)
+                .and_then(|s| s.chars().next());
+            if gap <= 1
+                && word.len() >= scale.len()
+                && word[..scale.len()].eq_ignore_ascii_case(scale)
+                && after.is_none_or(|c| !c.is_alphanumeric())
+                && (scale.len() > 2 || gap == 0)
+            {
+                span.end += gap + scale.len();
+                break;
+            }
+        }
+    }
 }
 
 fn best_span(spans: &[TaggedSpan], entity: Entity, threshold: f32) -> Option<&TaggedSpan> {
@@ -520,6 +611,27 @@ mod tests {
             out.to_json(true),
             serde_json::json!({"status": "not_a_loan"})
         );
+    }
+
+    #[test]
+    fn fragments_join_and_numbers_widen() {
+        let text = "Borrow 1.5 WBTC at 11.25% per annum, or USD 2.5 million.";
+        let at = |needle: &str| text.find(needle).unwrap();
+        let frag = |entity, start: usize, end: usize| TaggedSpan {
+            entity,
+            start,
+            end,
+            confidence: 0.9,
+        };
+        let spans = [
+            frag(Entity::Amount, at("5 WBTC"), at("5 WBTC") + 1),
+            frag(Entity::Rate, at("11."), at("11.") + 2),
+            frag(Entity::Rate, at("per annum"), at("per annum") + 9),
+            frag(Entity::CollateralValue, at("2.5"), at("2.5") + 3),
+        ];
+        let tidy = tidy_spans(text, &spans);
+        let read: Vec<&str> = tidy.iter().map(|s| &text[s.start..s.end]).collect();
+        assert_eq!(read, ["1.5", "11.25% per annum", "2.5 million"]);
     }
 
     #[test]
