@@ -29,6 +29,9 @@ use crate::model::{
 use crate::synth::Sample;
 use data::{IGNORE, Window, make_windows};
 
+/// Steps averaged into each point of the training-loss curve.
+pub const LOSS_EVERY: usize = 10;
+
 /// What `loan-oracle train` was asked to do.
 #[derive(Debug, Clone)]
 pub struct TrainOptions {
@@ -58,6 +61,8 @@ pub struct TrainReport {
     pub epochs_run: usize,
     pub best_epoch: usize,
     pub train_loss: Vec<f32>,
+    /// Training loss averaged over each run of `LOSS_EVERY` steps, for the curve.
+    pub step_loss: Vec<f32>,
     pub holdout_loss: Vec<f32>,
     pub holdout_exact: Vec<HashMap<String, f32>>,
     pub thresholds: Thresholds,
@@ -320,6 +325,7 @@ pub fn train(opts: &TrainOptions) -> anyhow::Result<TrainReport> {
         epochs_run: 0,
         best_epoch: 0,
         train_loss: Vec::new(),
+        step_loss: Vec::new(),
         holdout_loss: Vec::new(),
         holdout_exact: Vec::new(),
         thresholds: Thresholds::default(),
@@ -333,6 +339,7 @@ pub fn train(opts: &TrainOptions) -> anyhow::Result<TrainReport> {
     };
     let mut best: Option<(f32, HashMap<String, Tensor>)> = None;
     let mut step = 0usize;
+    let mut recent = 0.0f32;
     let train_start = Instant::now();
     for epoch in 0..opts.epochs {
         let batches = length_buckets(&train_idx, &windows, opts.batch, &mut rng);
@@ -359,7 +366,12 @@ pub fn train(opts: &TrainOptions) -> anyhow::Result<TrainReport> {
             optimizer.backward_step(&loss)?;
             let value = loss.to_scalar::<f32>()?;
             epoch_loss += value;
+            recent += value;
             step += 1;
+            if step % LOSS_EVERY == 0 {
+                report.step_loss.push(recent / LOSS_EVERY as f32);
+                recent = 0.0;
+            }
             bar.set_message(format!("loss {:.4}", epoch_loss / (n + 1) as f32));
             bar.inc(1);
         }
@@ -439,8 +451,9 @@ pub fn train(opts: &TrainOptions) -> anyhow::Result<TrainReport> {
     )?;
     plot::loss_png(
         &opts.out.join("loss.png"),
-        &report.train_loss,
+        &report.step_loss,
         &report.holdout_loss,
+        steps_per_epoch,
     )?;
     tracing::info!(seconds = started.elapsed().as_secs_f64(), model_id = %report.model_id, "training finished");
     Ok(report)

@@ -1,6 +1,6 @@
-//! The loss curve as a PNG: training loss (blue) and held-out loss (orange) per epoch, on a
-//! light grid. Drawn directly so no font or system library is needed; the numbers are in
-//! `report.json`.
+//! The loss curve as a PNG: training loss (blue) and held-out loss (orange) against steps, on
+//! a light grid (vertical lines mark epochs). Drawn directly so no font or system library is
+//! needed; the numbers are in `report.json`.
 
 use std::path::Path;
 
@@ -45,45 +45,75 @@ impl Canvas {
     }
 }
 
-/// Writes the two curves to `path`.
-pub fn loss_png(path: &Path, train: &[f32], holdout: &[f32]) -> anyhow::Result<()> {
+/// Writes the curves to `path`: the training loss every `LOSS_EVERY` steps (blue) and the
+/// held-out loss at the end of each epoch of `steps_per_epoch` steps (orange), against steps.
+pub fn loss_png(
+    path: &Path,
+    step_loss: &[f32],
+    holdout: &[f32],
+    steps_per_epoch: usize,
+) -> anyhow::Result<()> {
     let mut canvas = Canvas::new();
-    let max = train
+    let max = step_loss
         .iter()
         .chain(holdout)
         .copied()
         .fold(f32::EPSILON, f32::max) as f64
         * 1.05;
-    let epochs = train.len().max(holdout.len()).max(2);
+    let train_points: Vec<(usize, f32)> = step_loss
+        .iter()
+        .enumerate()
+        .map(|(i, v)| ((i + 1) * super::LOSS_EVERY, *v))
+        .collect();
+    let holdout_points: Vec<(usize, f32)> = holdout
+        .iter()
+        .enumerate()
+        .map(|(e, v)| ((e + 1) * steps_per_epoch, *v))
+        .collect();
+    let last_step = train_points
+        .iter()
+        .chain(&holdout_points)
+        .map(|p| p.0)
+        .max()
+        .unwrap_or(1)
+        .max(1);
     let (left, right, top, bottom) = (
         MARGIN as f64,
         (WIDTH - MARGIN) as f64,
         MARGIN as f64,
         (HEIGHT - MARGIN) as f64,
     );
-    let x_of = |i: usize| left + (right - left) * i as f64 / (epochs - 1) as f64;
+    let x_of = |step: usize| left + (right - left) * step as f64 / last_step as f64;
     let y_of = |v: f32| bottom - (bottom - top) * (v as f64 / max);
     for g in 0..=4 {
         let y = top + (bottom - top) * g as f64 / 4.0;
         canvas.line((left, y), (right, y), [225, 225, 225], 1);
     }
-    for i in 0..epochs {
-        canvas.line((x_of(i), top), (x_of(i), bottom), [235, 235, 235], 1);
+    for &(step, _) in &holdout_points {
+        canvas.line((x_of(step), top), (x_of(step), bottom), [235, 235, 235], 1);
     }
     canvas.line((left, bottom), (right, bottom), [0, 0, 0], 2);
     canvas.line((left, top), (left, bottom), [0, 0, 0], 2);
-    for (series, color) in [(train, [31, 119, 180]), (holdout, [255, 127, 14])] {
-        for (i, pair) in series.windows(2).enumerate() {
+    for (points, color, marker) in [
+        (&train_points, [31, 119, 180], 0.0),
+        (&holdout_points, [255, 127, 14], 3.0),
+    ] {
+        for pair in points.windows(2) {
             canvas.line(
-                (x_of(i), y_of(pair[0])),
-                (x_of(i + 1), y_of(pair[1])),
+                (x_of(pair[0].0), y_of(pair[0].1)),
+                (x_of(pair[1].0), y_of(pair[1].1)),
                 color,
-                3,
+                2,
             );
         }
-        for (i, v) in series.iter().enumerate() {
-            let (x, y) = (x_of(i), y_of(*v));
-            canvas.line((x - 3.0, y), (x + 3.0, y), color, 7);
+        for &(step, v) in points.iter() {
+            let (x, y) = (x_of(step), y_of(v));
+            canvas.line(
+                (x - marker, y),
+                (x + marker, y),
+                color,
+                if marker > 0.0 { 7 } else { 2 },
+            );
         }
     }
     let file =
