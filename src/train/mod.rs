@@ -368,7 +368,7 @@ pub fn train(opts: &TrainOptions) -> anyhow::Result<TrainReport> {
             epoch_loss += value;
             recent += value;
             step += 1;
-            if step % LOSS_EVERY == 0 {
+            if step.is_multiple_of(LOSS_EVERY) {
                 report.step_loss.push(recent / LOSS_EVERY as f32);
                 recent = 0.0;
             }
