@@ -257,7 +257,56 @@ fn is_numeric(entity: Entity) -> bool {
     )
 }
 
+/// Widens a span over the number words around it (`two` → `two hundred and fifty thousand`).
+fn widen_words(text: &str, span: &mut TaggedSpan) {
+    let word_at = |from: usize| {
+        let len = text[from..]
+            .find(|c: char| !c.is_ascii_alphabetic())
+            .unwrap_or(text.len() - from);
+        text[from..from + len].to_ascii_lowercase()
+    };
+    loop {
+        let rest = &text[span.end..];
+        if !(rest.starts_with(' ') || rest.starts_with('-')) {
+            break;
+        }
+        let word = word_at(span.end + 1);
+        let next_is_number = || {
+            let after = span.end + 1 + word.len();
+            text[after..].strip_prefix(' ').is_some_and(|r| {
+                let n = r
+                    .find(|c: char| !c.is_ascii_alphabetic())
+                    .unwrap_or(r.len());
+                numbers::is_number_word(&r[..n].to_ascii_lowercase())
+            })
+        };
+        if word.is_empty() || !(numbers::is_number_word(&word) || word == "and" && next_is_number())
+        {
+            break;
+        }
+        span.end += 1 + word.len();
+    }
+    while span.start > 1 && matches!(text.as_bytes()[span.start - 1], b' ' | b'-') {
+        let before = &text[..span.start - 1];
+        let len = before.len()
+            - before
+                .trim_end_matches(|c: char| c.is_ascii_alphabetic())
+                .len();
+        let word = before[before.len() - len..].to_ascii_lowercase();
+        if len == 0 || !numbers::is_number_word(&word) {
+            break;
+        }
+        span.start -= 1 + len;
+    }
+}
+
 fn widen_number(text: &str, span: &mut TaggedSpan) {
+    if text[span.start..span.end]
+        .chars()
+        .any(|c| c.is_ascii_alphabetic())
+    {
+        widen_words(text, span);
+    }
     let bytes = text.as_bytes();
     let separator = |b: u8| matches!(b, b'.' | b',' | b'\'');
     while span.start > 0 {
@@ -632,6 +681,14 @@ mod tests {
         let tidy = tidy_spans(text, &spans);
         let read: Vec<&str> = tidy.iter().map(|s| &text[s.start..s.end]).collect();
         assert_eq!(read, ["1.5", "11.25% per annum", "2.5 million"]);
+
+        let text = "the sum of two hundred and fifty thousand pounds sterling";
+        let start = text.find("hundred").unwrap();
+        let tidy = tidy_spans(text, &[frag(Entity::Amount, start, start + 7)]);
+        assert_eq!(
+            &text[tidy[0].start..tidy[0].end],
+            "two hundred and fifty thousand"
+        );
     }
 
     #[test]

@@ -193,6 +193,11 @@ fn scale_suffix(rest: &str) -> Option<(Decimal, usize)> {
     Some((Decimal::from(scale), gap + word_len))
 }
 
+/// Whether `word` (lower case) is part of a number written in words.
+pub fn is_number_word(word: &str) -> bool {
+    unit_word(word).is_some() || matches!(word, "hundred" | "thousand" | "million" | "billion")
+}
+
 fn unit_word(word: &str) -> Option<u64> {
     const UNITS: [&str; 20] = [
         "zero",

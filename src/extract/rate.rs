@@ -31,6 +31,16 @@ pub fn parse_rate(span: &str, context: &str, style: NumberStyle) -> Option<Decim
     if is_interest_free(&lower) {
         return Some(Decimal::ZERO);
     }
+    // A rate is written as one: a percent sign or word, or basis points. A bare number (a
+    // weekly payment, a collateral value) is not read as a rate.
+    let clause = period_context(context);
+    let marked = format!("{lower}{}", clause.chars().take(2).collect::<String>());
+    if !["%", "percent", "per cent", "pct", "bp", "basis point"]
+        .iter()
+        .any(|m| marked.contains(m))
+    {
+        return None;
+    }
     let rate = if BENCHMARKS.iter().any(|b| lower.contains(b)) {
         floating_rate(&lower, style)?
     } else if let Some(bps) = basis_points(&lower, style) {
@@ -38,8 +48,10 @@ pub fn parse_rate(span: &str, context: &str, style: NumberStyle) -> Option<Decim
     } else {
         parse_number(&lower, style)?
     };
+    // The period is read from the span, or from the span run on into its clause (`0.8% per`
+    // tagged, `month` after it).
     let period = period_factor(&lower)
-        .or_else(|| period_factor(&period_context(context)))
+        .or_else(|| period_factor(&format!("{lower}{clause}")))
         .unwrap_or(Decimal::ONE);
     Some((rate * period).normalize())
 }
@@ -277,6 +289,25 @@ mod tests {
         assert_eq!(schedule.unwrap().to_string(), "6.25");
         let schedule = parse_rate("6.25%", ", payable monthly", NumberStyle::default());
         assert_eq!(schedule.unwrap().to_string(), "6.25");
+        let cut = parse_rate(
+            "0.8% per",
+            " month. Tenure: 12 months",
+            NumberStyle::default(),
+        );
+        assert_eq!(cut.unwrap().to_string(), "9.6");
+    }
+
+    #[test]
+    fn bare_numbers_are_not_rates() {
+        assert_eq!(rate("10 a week"), None);
+        assert_eq!(rate("12,000"), None);
+        assert_eq!(rate("twelve"), None);
+        assert_eq!(
+            parse_rate("7.5", "% APR", NumberStyle::default())
+                .map(|d| d.to_string())
+                .as_deref(),
+            Some("7.5")
+        );
     }
 
     #[test]
