@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Trains the shipped model, models/loan-terms-v1, from synthetic data, scores it on the shared
 # examples and writes its model card. Seeded: the same settings give the same model on CPU.
-#   scripts/train-model.sh            (COUNT, SEED, EPOCHS, LAYERS may be set in the environment)
+#   scripts/train-model.sh     (COUNT, SEED, EPOCHS, LAYERS, LR may be set in the environment)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 count="${COUNT:-4000}"
 seed="${SEED:-7}"
-epochs="${EPOCHS:-3}"
+epochs="${EPOCHS:-5}"
 layers="${LAYERS:-1}"
+lr="${LR:-1.5e-3}"
 out="models/loan-terms-v1"
 data="data/synth-$count-$seed.jsonl"
 
@@ -20,7 +21,7 @@ mkdir -p data
 
 rm -rf "$out.new"
 start=$(date +%s)
-"$oracle" train --data "$data" --out "$out.new" --epochs "$epochs" --layers "$layers" --seed "$seed" | tee "$out.new.train.json"
+"$oracle" train --data "$data" --out "$out.new" --epochs "$epochs" --layers "$layers" --lr "$lr" --seed "$seed" | tee "$out.new.train.json"
 seconds=$(( $(date +%s) - start ))
 "$oracle" eval --model "$out.new" --data ../shared/examples/loans.jsonl | tee "$out.new.eval.txt"
 rm -rf "$out" && mv "$out.new" "$out"
@@ -36,7 +37,7 @@ encoder layer(s) fine-tuned, a BIO token head over the schema-v1 entities and a 
 (low, medium, high, not a loan). Only the trained weights are here (\`adapter.safetensors\`);
 the base weights are checked by sha256 when the model loads.
 
-- Made by: \`COUNT=$count SEED=$seed EPOCHS=$epochs LAYERS=$layers scripts/train-model.sh\`
+- Made by: \`COUNT=$count SEED=$seed EPOCHS=$epochs LAYERS=$layers LR=$lr scripts/train-model.sh\`
 - Training data: $count synthetic texts, \`loan-oracle synth --count $count --seed $seed\`
 - Training wall time: $seconds s on $(nproc) CPU cores ($(uname -m)), device cpu
 - Model id: $(node -p 'require("./'"$out"'/manifest.json").model_id')

@@ -42,7 +42,9 @@ pub fn parse_rate(span: &str, context: &str, style: NumberStyle) -> Option<Decim
         return None;
     }
     let rate = if BENCHMARKS.iter().any(|b| lower.contains(b)) {
-        floating_rate(&lower, style)?
+        // The base value may follow the tagged phrase in the same sentence.
+        floating_rate(&lower, style)
+            .or_else(|| floating_rate(&format!("{lower}{}", sentence(context)), style))?
     } else if let Some(bps) = basis_points(&lower, style) {
         bps
     } else {
@@ -54,6 +56,21 @@ pub fn parse_rate(span: &str, context: &str, style: NumberStyle) -> Option<Decim
         .or_else(|| period_factor(&format!("{lower}{clause}")))
         .unwrap_or(Decimal::ONE);
     Some((rate * period).normalize())
+}
+
+/// The rest of the sentence after a span, at most 120 bytes.
+fn sentence(context: &str) -> String {
+    let lower = context.to_lowercase();
+    let end = [". ", ".\n", "\n", "; "]
+        .iter()
+        .filter_map(|e| lower.find(e))
+        .min()
+        .unwrap_or(lower.len());
+    let mut cut = end.min(120);
+    while !lower.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    lower[..cut].to_owned()
 }
 
 fn is_interest_free(lower: &str) -> bool {
@@ -333,5 +350,17 @@ mod tests {
             Some("4.6")
         );
         assert_eq!(rate("SOFR + 2.5%"), None);
+        let base_after = parse_rate(
+            "Term SOFR + 275 bps",
+            " (Term SOFR currently 4.31%)\nFee: 1%",
+            NumberStyle::default(),
+        );
+        assert_eq!(base_after.unwrap().to_string(), "7.06");
+        let no_base = parse_rate(
+            "SOFR plus 3.00%",
+            " per annum, reset daily. After default 2%",
+            NumberStyle::default(),
+        );
+        assert_eq!(no_base, None);
     }
 }
