@@ -9,6 +9,9 @@
 //! - [`chain`]: RPC providers and transaction confirmation,
 //! - [`contracts`]: the Solidity bindings (one definition of the terms struct) and deployment,
 //! - [`attestation`]: the EIP-712 digest and the ed25519 signature,
+//! - [`model`] and [`extract`]: the transformer that tags a text and the normalisers that read
+//!   the tags to the spec's values; [`synth`], [`train`] and [`eval`] make and score models,
+//! - [`store`]: each request's state in sled,
 //! - [`keys`] and [`config`]: the operator's key files and node configuration,
 //! - [`cli`]: the `loan-oracle` command line.
 
@@ -21,5 +24,6 @@ pub mod eval;
 pub mod extract;
 pub mod keys;
 pub mod model;
+pub mod store;
 pub mod synth;
 pub mod train;

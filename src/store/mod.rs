@@ -1,0 +1,467 @@
+//! Storage: every request's state, the watcher's cursor and the transmitter's next nonce, in
+//! sled; each transition is one atomic write, so a restart resumes exactly where work stopped.
+
+use alloy::primitives::{Address, B256, Bytes, U256};
+use serde::{Deserialize, Serialize};
+use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
+
+/// Where a request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// Its log was read and confirmed.
+    Seen,
+    /// The model read its text (or found it unreadable: that is a result too).
+    Extracted,
+    /// The attestation is signed.
+    Signed,
+    /// A fulfilment transaction is out (possibly replaced).
+    Submitted,
+    /// The hub recorded the attestation.
+    Fulfilled,
+    /// Given up, with a reason.
+    Failed,
+    /// Not ours to post: fulfilled by another node, cancelled, or orphaned by a reorg.
+    Skipped,
+}
+
+impl State {
+    /// Whether nothing more will happen to the request.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Self::Fulfilled | Self::Failed | Self::Skipped)
+    }
+
+    /// The transitions the pipeline makes; anything else is a bug and is refused.
+    pub fn can_become(self, next: State) -> bool {
+        use State::*;
+        match (self, next) {
+            (from, Failed | Skipped) => !from.is_terminal(),
+            (Seen, Extracted) | (Extracted, Signed) | (Signed, Submitted) => true,
+            // A replacement transaction, and the receipt of any of them.
+            (Submitted, Submitted | Fulfilled) => true,
+            _ => false,
+        }
+    }
+
+    /// Every state, for metrics.
+    pub const ALL: [State; 7] = [
+        Self::Seen,
+        Self::Extracted,
+        Self::Signed,
+        Self::Submitted,
+        Self::Fulfilled,
+        Self::Failed,
+        Self::Skipped,
+    ];
+}
+
+/// One fulfilment transaction sent for a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attempt {
+    pub nonce: u64,
+    pub tx_hash: B256,
+    pub max_fee_per_gas: u128,
+    pub max_priority_fee_per_gas: u128,
+    /// The chain head when it was sent.
+    pub sent_at_block: u64,
+}
+
+/// Everything the node knows about one request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestRecord {
+    pub id: U256,
+    pub block_number: u64,
+    pub block_hash: B256,
+    pub log_index: u64,
+    pub requester: Address,
+    pub consumer: Address,
+    pub callback_gas_limit: u32,
+    pub text: Bytes,
+    pub text_hash: B256,
+    pub state: State,
+    /// The spec's JSON of what was read.
+    pub result: Option<serde_json::Value>,
+    /// The ABI-encoded `LoanTerms` that were signed.
+    pub terms: Option<Bytes>,
+    pub model_id: Option<B256>,
+    pub digest: Option<B256>,
+    pub signature: Option<Bytes>,
+    /// Every transaction sent, oldest first; the same nonce when one replaces another.
+    pub attempts: Vec<Attempt>,
+    pub fulfilled_tx: Option<B256>,
+    pub reason: Option<String>,
+}
+
+impl RequestRecord {
+    /// A request just read from its log.
+    #[allow(clippy::too_many_arguments)]
+    pub fn seen(
+        id: U256,
+        block_number: u64,
+        block_hash: B256,
+        log_index: u64,
+        requester: Address,
+        consumer: Address,
+        callback_gas_limit: u32,
+        text: Bytes,
+        text_hash: B256,
+    ) -> Self {
+        Self {
+            id,
+            block_number,
+            block_hash,
+            log_index,
+            requester,
+            consumer,
+            callback_gas_limit,
+            text,
+            text_hash,
+            state: State::Seen,
+            result: None,
+            terms: None,
+            model_id: None,
+            digest: None,
+            signature: None,
+            attempts: Vec::new(),
+            fulfilled_tx: None,
+            reason: None,
+        }
+    }
+}
+
+/// The watcher's position: the last block whose logs were taken, and its hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cursor {
+    pub block: u64,
+    pub hash: B256,
+}
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("store: corrupt record: {0}")]
+    Corrupt(#[from] serde_json::Error),
+    #[error("request {0} is not in the store")]
+    Unknown(U256),
+    #[error("request {id}: {from:?} cannot become {to:?}")]
+    Transition { id: U256, from: State, to: State },
+}
+
+/// The node's store.
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    requests: sled::Tree,
+    open: sled::Tree,
+    meta: sled::Tree,
+}
+
+const CURSOR: &[u8] = b"cursor";
+const NEXT_NONCE: &[u8] = b"next_nonce";
+
+fn key(id: U256) -> [u8; 32] {
+    id.to_be_bytes()
+}
+
+impl Store {
+    /// Opens (or creates) the store in `dir`.
+    pub fn open(dir: &std::path::Path) -> Result<Self, StoreError> {
+        let db = sled::open(dir)?;
+        Ok(Self {
+            requests: db.open_tree("requests")?,
+            open: db.open_tree("open")?,
+            meta: db.open_tree("meta")?,
+            db,
+        })
+    }
+
+    /// Records newly confirmed requests and moves the cursor, in one write. Requests already
+    /// known are left as they are. Returns how many were new.
+    pub fn record_confirmed(
+        &self,
+        records: &[RequestRecord],
+        cursor: Cursor,
+    ) -> Result<usize, StoreError> {
+        let encoded: Vec<([u8; 32], Vec<u8>)> = records
+            .iter()
+            .map(|r| Ok((key(r.id), serde_json::to_vec(r)?)))
+            .collect::<Result<_, StoreError>>()?;
+        let cursor_bytes = serde_json::to_vec(&cursor)?;
+        let added = (&self.requests, &self.open, &self.meta)
+            .transaction(|(requests, open, meta)| {
+                let mut added = 0;
+                for (k, v) in &encoded {
+                    if requests.get(k)?.is_none() {
+                        requests.insert(&k[..], v.as_slice())?;
+                        open.insert(&k[..], &[][..])?;
+                        added += 1;
+                    }
+                }
+                meta.insert(CURSOR, cursor_bytes.as_slice())?;
+                Ok::<_, ConflictableTransactionError<StoreError>>(added)
+            })
+            .map_err(unwrap_tx)?;
+        self.db.flush()?;
+        Ok(added)
+    }
+
+    /// Moves a request to `to`, applying `change` to its record, atomically; refuses transitions
+    /// the pipeline does not make. Returns the new record.
+    pub fn transition(
+        &self,
+        id: U256,
+        to: State,
+        change: impl Fn(&mut RequestRecord),
+    ) -> Result<RequestRecord, StoreError> {
+        let k = key(id);
+        let record = (&self.requests, &self.open)
+            .transaction(|(requests, open)| {
+                let bytes = requests
+                    .get(k)?
+                    .ok_or(ConflictableTransactionError::Abort(StoreError::Unknown(id)))?;
+                let mut record: RequestRecord = serde_json::from_slice(&bytes)
+                    .map_err(|e| ConflictableTransactionError::Abort(StoreError::Corrupt(e)))?;
+                if !record.state.can_become(to) {
+                    return Err(ConflictableTransactionError::Abort(
+                        StoreError::Transition {
+                            id,
+                            from: record.state,
+                            to,
+                        },
+                    ));
+                }
+                change(&mut record);
+                record.state = to;
+                let encoded = serde_json::to_vec(&record)
+                    .map_err(|e| ConflictableTransactionError::Abort(StoreError::Corrupt(e)))?;
+                requests.insert(&k[..], encoded)?;
+                if to.is_terminal() {
+                    open.remove(&k[..])?;
+                }
+                Ok(record)
+            })
+            .map_err(unwrap_tx)?;
+        self.db.flush()?;
+        Ok(record)
+    }
+
+    /// Sends a transaction's bookkeeping: records the attempt and moves the next nonce past it,
+    /// in one write.
+    pub fn record_attempt(&self, id: U256, attempt: Attempt) -> Result<RequestRecord, StoreError> {
+        let next = attempt.nonce + 1;
+        let record = self.transition(id, State::Submitted, |r| r.attempts.push(attempt.clone()))?;
+        if self.next_nonce()?.is_none_or(|n| n < next) {
+            self.set_next_nonce(next)?;
+        }
+        Ok(record)
+    }
+
+    /// One request.
+    pub fn get(&self, id: U256) -> Result<Option<RequestRecord>, StoreError> {
+        self.requests
+            .get(key(id))?
+            .map(|b| serde_json::from_slice(&b).map_err(StoreError::from))
+            .transpose()
+    }
+
+    /// Every request not yet fulfilled, failed or skipped, oldest first.
+    pub fn open_requests(&self) -> Result<Vec<RequestRecord>, StoreError> {
+        self.open
+            .iter()
+            .keys()
+            .filter_map(|k| k.ok())
+            .map(|k| {
+                let id = U256::from_be_slice(&k);
+                self.get(id)?.ok_or(StoreError::Unknown(id))
+            })
+            .collect()
+    }
+
+    /// How many requests are in each state.
+    pub fn counts(&self) -> Result<Vec<(State, u64)>, StoreError> {
+        let mut counts: std::collections::HashMap<State, u64> = Default::default();
+        for value in self.requests.iter().values() {
+            let record: RequestRecord = serde_json::from_slice(&value?)?;
+            *counts.entry(record.state).or_default() += 1;
+        }
+        Ok(State::ALL
+            .iter()
+            .map(|s| (*s, counts.get(s).copied().unwrap_or(0)))
+            .collect())
+    }
+
+    /// The watcher's cursor, if it has one.
+    pub fn cursor(&self) -> Result<Option<Cursor>, StoreError> {
+        self.meta
+            .get(CURSOR)?
+            .map(|b| serde_json::from_slice(&b).map_err(StoreError::from))
+            .transpose()
+    }
+
+    /// Moves the cursor (after a reorg, back).
+    pub fn set_cursor(&self, cursor: Cursor) -> Result<(), StoreError> {
+        self.meta.insert(CURSOR, serde_json::to_vec(&cursor)?)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// The next nonce the transmitter will use, as the store knows it.
+    pub fn next_nonce(&self) -> Result<Option<u64>, StoreError> {
+        Ok(self
+            .meta
+            .get(NEXT_NONCE)?
+            .map(|b| u64::from_be_bytes(b.as_ref().try_into().unwrap_or([0; 8]))))
+    }
+
+    /// Sets the next nonce (reconciled with the chain at start).
+    pub fn set_next_nonce(&self, nonce: u64) -> Result<(), StoreError> {
+        self.meta.insert(NEXT_NONCE, &nonce.to_be_bytes())?;
+        self.db.flush()?;
+        Ok(())
+    }
+}
+
+fn unwrap_tx(error: TransactionError<StoreError>) -> StoreError {
+    match error {
+        TransactionError::Abort(e) => e,
+        TransactionError::Storage(e) => StoreError::Sled(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(id: u64) -> RequestRecord {
+        RequestRecord::seen(
+            U256::from(id),
+            10 + id,
+            B256::repeat_byte(id as u8),
+            0,
+            Address::repeat_byte(1),
+            Address::repeat_byte(2),
+            200_000,
+            Bytes::from_static(b"loan text"),
+            B256::repeat_byte(9),
+        )
+    }
+
+    #[test]
+    fn requests_move_through_the_pipeline_and_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let cursor = Cursor {
+            block: 12,
+            hash: B256::repeat_byte(7),
+        };
+        {
+            let store = Store::open(dir.path()).unwrap();
+            assert_eq!(
+                store
+                    .record_confirmed(&[record(1), record(2)], cursor)
+                    .unwrap(),
+                2
+            );
+            assert_eq!(
+                store.record_confirmed(&[record(1)], cursor).unwrap(),
+                0,
+                "known requests are kept"
+            );
+            store
+                .transition(U256::from(1), State::Extracted, |r| {
+                    r.result = Some(serde_json::json!({"status": "ok"}))
+                })
+                .unwrap();
+            store
+                .transition(U256::from(1), State::Signed, |r| {
+                    r.digest = Some(B256::repeat_byte(3))
+                })
+                .unwrap();
+            let attempt = Attempt {
+                nonce: 4,
+                tx_hash: B256::repeat_byte(5),
+                max_fee_per_gas: 10,
+                max_priority_fee_per_gas: 1,
+                sent_at_block: 13,
+            };
+            store.record_attempt(U256::from(1), attempt).unwrap();
+            store
+                .transition(U256::from(2), State::Skipped, |r| {
+                    r.reason = Some("cancelled".into())
+                })
+                .unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.cursor().unwrap(), Some(cursor));
+        assert_eq!(store.next_nonce().unwrap(), Some(5));
+        let one = store.get(U256::from(1)).unwrap().unwrap();
+        assert_eq!(one.state, State::Submitted);
+        assert_eq!(one.digest, Some(B256::repeat_byte(3)));
+        assert_eq!(one.attempts.len(), 1);
+        let open: Vec<U256> = store
+            .open_requests()
+            .unwrap()
+            .iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(open, vec![U256::from(1)], "skipped requests are closed");
+        let counts: std::collections::HashMap<State, u64> =
+            store.counts().unwrap().into_iter().collect();
+        assert_eq!(
+            (
+                counts[&State::Submitted],
+                counts[&State::Skipped],
+                counts[&State::Seen]
+            ),
+            (1, 1, 0)
+        );
+    }
+
+    #[test]
+    fn refuses_transitions_the_pipeline_does_not_make() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .record_confirmed(
+                &[record(1)],
+                Cursor {
+                    block: 1,
+                    hash: B256::ZERO,
+                },
+            )
+            .unwrap();
+        let err = store
+            .transition(U256::from(1), State::Submitted, |_| {})
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StoreError::Transition {
+                    from: State::Seen,
+                    to: State::Submitted,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        store
+            .transition(U256::from(1), State::Failed, |r| {
+                r.reason = Some("x".into())
+            })
+            .unwrap();
+        let err = store
+            .transition(U256::from(1), State::Fulfilled, |_| {})
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Transition { .. }));
+        assert!(matches!(
+            store.transition(U256::from(9), State::Failed, |_| {}),
+            Err(StoreError::Unknown(_))
+        ));
+        assert_eq!(
+            store.get(U256::from(1)).unwrap().unwrap().state,
+            State::Failed,
+            "a refused change writes nothing"
+        );
+    }
+}
