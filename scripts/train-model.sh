@@ -14,8 +14,10 @@ out="models/loan-terms-v1"
 data="data/synth-$count-$seed.jsonl"
 
 scripts/setup.sh
-cargo build --release --locked --quiet
-oracle="${CARGO_TARGET_DIR:-$root/target}/release/loan-oracle"
+# The dev profile optimises every dependency (candle does the work), so no second, release
+# build of the dependencies is needed.
+cargo build --locked --quiet
+oracle="${CARGO_TARGET_DIR:-$root/target}/debug/loan-oracle"
 mkdir -p data
 "$oracle" synth --count "$count" --seed "$seed" --out "$data"
 
