@@ -23,6 +23,9 @@ pub struct ExtractArgs {
     /// Read `{"id","text"}` lines and write one result line per input.
     #[arg(long)]
     jsonl: bool,
+    /// Also print the tagged spans and text class the values were read from.
+    #[arg(long)]
+    spans: bool,
     /// Texts per model batch with --jsonl.
     #[arg(long, default_value_t = 16)]
     batch: usize,
@@ -59,7 +62,19 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<()> {
     std::io::BufReader::new(input).read_to_end(&mut bytes)?;
     let text = check_text(&bytes)?;
     let out = extractor.extract(&[text])?.remove(0);
-    println!("{}", serde_json::to_string_pretty(&out.to_json(false))?);
+    let mut json = out.to_json(false);
+    if args.spans {
+        // What the tagger saw, before normalisation: for checking a surprising result.
+        let reading = extractor.read(&[text])?.remove(0);
+        json["spans"] = reading
+            .spans
+            .iter()
+            .map(|s| serde_json::json!({"entity": s.entity, "text": &text[s.start..s.end], "span": [s.start, s.end], "confidence": s.confidence}))
+            .collect();
+        json["class"] =
+            serde_json::json!({"tier": reading.class.tier, "not_a_loan": reading.class.not_a_loan});
+    }
+    println!("{}", serde_json::to_string_pretty(&json)?);
     Ok(())
 }
 

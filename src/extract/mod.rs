@@ -162,38 +162,46 @@ pub fn assemble(
     }
     let style = NumberStyle::detect(text);
     let spans = &tidy_spans(text, spans);
-    let best = |entity| best_span(spans, entity, thresholds.span);
     let mut out = Extraction::empty(Status::Incomplete);
 
-    if let Some(span) = best(Entity::Amount)
-        && let Some(amount) =
-            parse_number(&text[span.start..span.end], style).filter(|a| *a > Decimal::ZERO)
-    {
+    // Each value comes from the most confident span of its kind that reads as one: a stray
+    // fragment (`,`, `fixed`, the `30` of "30 days after funding") is passed over.
+    let amount = read_best(spans, Entity::Amount, thresholds.span, |s| {
+        parse_number(&text[s.start..s.end], style).filter(|a| *a > Decimal::ZERO)
+    });
+    if let Some((span, amount)) = amount {
         out.set(Field::Amount, span);
         out.amount = Some(amount);
-        let currency_span = best(Entity::Currency)
-            .filter(|c| parse_currency(&text[c.start..c.end], text).is_some())
-            .cloned()
-            .or_else(|| currency_near(text, span));
-        if let Some(c) = currency_span {
-            out.currency = parse_currency(&text[c.start..c.end], text);
+        let currency = read_best(spans, Entity::Currency, thresholds.span, |c| {
+            parse_currency(&text[c.start..c.end], text)
+        })
+        .map(|(c, currency)| (c.clone(), currency))
+        .or_else(|| {
+            let near = currency_near(text, span)?;
+            let currency = parse_currency(&text[near.start..near.end], text)?;
+            Some((near, currency))
+        });
+        if let Some((c, currency)) = currency {
+            out.currency = Some(currency);
             out.set(Field::Currency, &c);
         }
     }
-    if let Some(span) = best(Entity::Rate) {
-        let context = &text[span.end..];
-        if let Some(rate) = rate::parse_rate(&text[span.start..span.end], context, style) {
-            out.set(Field::AprPercent, span);
-            out.apr_percent = Some(rate);
-        }
+    let rate = read_best(spans, Entity::Rate, thresholds.span, |s| {
+        rate::parse_rate(&text[s.start..s.end], &text[s.end..], style)
+    });
+    if let Some((span, rate)) = rate {
+        out.set(Field::AprPercent, span);
+        out.apr_percent = Some(rate);
     }
-    out.read_term(
-        text,
-        style,
-        best(Entity::Term),
-        best(Entity::StartDate),
-        best(Entity::MaturityDate),
-    );
+    let tenor = read_best(spans, Entity::Term, thresholds.span, |s| {
+        term::parse_term(&text[s.start..s.end], style)
+    });
+    if let Some((span, days)) = tenor {
+        out.set(Field::TermDays, span);
+        out.term_days = Some(days);
+    } else {
+        out.read_dates(text, spans, thresholds.span);
+    }
 
     let facts = read_facts(text, spans, style, thresholds.span);
     let tier = rubric_tier(&facts, out.amount, out.apr_percent);
@@ -219,6 +227,8 @@ fn tidy_spans(text: &str, spans: &[TaggedSpan]) -> Vec<TaggedSpan> {
     for span in &mut sorted {
         if is_numeric(span.entity) {
             widen_number(text, span);
+        } else if span.entity == Entity::Term {
+            widen_count(text, span);
         }
     }
     sorted.sort_by_key(|s| s.start);
@@ -255,6 +265,37 @@ fn is_numeric(entity: Entity) -> bool {
             | Entity::Ltv
             | Entity::CreditScore
     )
+}
+
+/// Widens a term span that holds only its unit (`years`) over the count before it (`4 years`,
+/// `five years`, `fifteen (15) years`).
+fn widen_count(text: &str, span: &mut TaggedSpan) {
+    let inner = &text[span.start..span.end];
+    let has_count = inner.chars().any(|c| c.is_ascii_digit())
+        || inner
+            .split(|c: char| !c.is_ascii_alphabetic())
+            .any(|w| numbers::is_number_word(&w.to_ascii_lowercase()));
+    if has_count {
+        return;
+    }
+    let before = text[..span.start].trim_end_matches([' ', '-']);
+    let word_start = before
+        .rfind(|c: char| c.is_whitespace())
+        .map_or(0, |i| i + 1);
+    let word = &before[word_start..];
+    let bare = word.trim_matches(['(', ')']);
+    let is_count = !bare.is_empty() && bare.chars().all(|c| c.is_ascii_digit())
+        || bare
+            .split('-')
+            .all(|part| numbers::is_number_word(&part.to_ascii_lowercase()))
+        || matches!(bare.to_ascii_lowercase().as_str(), "a" | "an");
+    if is_count {
+        span.start = word_start;
+        if word.starts_with('(') || word.ends_with(')') {
+            // `fifteen (15) years`: take the words before the bracket too.
+            widen_words(text, span);
+        }
+    }
 }
 
 /// Widens a span over the number words around it (`two` → `two hundred and fifty thousand`).
@@ -350,11 +391,22 @@ fn widen_number(text: &str, span: &mut TaggedSpan) {
     }
 }
 
-fn best_span(spans: &[TaggedSpan], entity: Entity, threshold: f32) -> Option<&TaggedSpan> {
-    spans
+/// The most confident span of `entity` (at or above `threshold`) that `read` can read, with
+/// what it read.
+fn read_best<'a, T>(
+    spans: &'a [TaggedSpan],
+    entity: Entity,
+    threshold: f32,
+    read: impl Fn(&TaggedSpan) -> Option<T>,
+) -> Option<(&'a TaggedSpan, T)> {
+    let mut candidates: Vec<&TaggedSpan> = spans
         .iter()
         .filter(|s| s.entity == entity && s.confidence >= threshold)
-        .max_by(|a, b| a.confidence.total_cmp(&b.confidence))
+        .collect();
+    candidates.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
+    candidates
+        .into_iter()
+        .find_map(|s| read(s).map(|value| (s, value)))
 }
 
 /// A currency written right beside the amount (`$12,500`, `12,500 USDC`) when the model tagged
@@ -404,6 +456,14 @@ fn read_facts(text: &str, spans: &[TaggedSpan], style: NumberStyle, threshold: f
             _ => {}
         }
     }
+    // What the tagger missed, read from the usual phrasings.
+    let stated = risk::stated_facts(text, style);
+    facts.ltv_percent = facts.ltv_percent.or(stated.ltv_percent);
+    facts.collateral_ratio_percent = facts
+        .collateral_ratio_percent
+        .or(stated.collateral_ratio_percent);
+    facts.collateral_value = facts.collateral_value.or(stated.collateral_value);
+    facts.credit_score = facts.credit_score.or(stated.credit_score);
     facts
 }
 
@@ -445,49 +505,44 @@ impl Extraction {
         self.confidence.insert(field, span.confidence);
     }
 
-    fn read_term(
-        &mut self,
-        text: &str,
-        style: NumberStyle,
-        tenor: Option<&TaggedSpan>,
-        start: Option<&TaggedSpan>,
-        maturity: Option<&TaggedSpan>,
-    ) {
-        if let Some(span) = tenor
-            && let Some(days) = term::parse_term(&text[span.start..span.end], style)
-        {
-            self.set(Field::TermDays, span);
-            self.term_days = Some(days);
+    /// The term as the calendar days from the start date to the maturity date, where no tenor
+    /// is written. The tagger may split a date or mix up which date is which, so the dates are
+    /// read from the whole stretch its date tags cover, first to last.
+    fn read_dates(&mut self, text: &str, spans: &[TaggedSpan], threshold: f32) {
+        let dates: Vec<&TaggedSpan> = spans
+            .iter()
+            .filter(|s| {
+                matches!(s.entity, Entity::StartDate | Entity::MaturityDate)
+                    && s.confidence >= threshold
+            })
+            .collect();
+        let (Some(first), Some(last)) = (
+            dates.iter().map(|s| s.start).min(),
+            dates.iter().map(|s| s.end).max(),
+        ) else {
+            return;
+        };
+        let region = &text[first..last];
+        let found = term::find_dates(region);
+        let (Some((a_at, a)), Some((_, b))) = (found.first().copied(), found.last().copied())
+        else {
+            return;
+        };
+        let Ok(days) = u32::try_from((b - a).num_days()) else {
+            return;
+        };
+        if found.len() < 2 || days == 0 {
             return;
         }
-        // No tenor written: the calendar days from the start date to the maturity date.
-        let (Some(from), Some(to)) = (start, maturity) else {
-            return;
-        };
-        let (first, last) = if from.start <= to.start {
-            (from, to)
-        } else {
-            (to, from)
-        };
-        let joined = TaggedSpan {
+        let confidence = dates.iter().map(|s| s.confidence).fold(1.0f32, f32::min);
+        let span = TaggedSpan {
             entity: Entity::Term,
-            start: first.start,
-            end: last.end,
-            confidence: first.confidence.min(last.confidence),
+            start: first + a_at,
+            end: last,
+            confidence,
         };
-        let start_date = term::find_dates(&text[from.start..from.end])
-            .first()
-            .map(|d| d.1);
-        let end_date = term::find_dates(&text[to.start..to.end])
-            .first()
-            .map(|d| d.1);
-        if let (Some(a), Some(b)) = (start_date, end_date)
-            && let Ok(days) = u32::try_from((b - a).num_days())
-            && days > 0
-        {
-            self.set(Field::TermDays, &joined);
-            self.term_days = Some(days);
-        }
+        self.set(Field::TermDays, &span);
+        self.term_days = Some(days);
     }
 
     /// The spec's JSON for this extraction (`with_confidence` adds a confidence per field).

@@ -167,7 +167,7 @@ fn period_factor(lower: &str) -> Option<Decimal> {
         (
             &[
                 "per annum",
-                "p.a.",
+                "p.a",
                 "a year",
                 "per year",
                 "annual",

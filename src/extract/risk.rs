@@ -4,6 +4,10 @@
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
+use std::sync::LazyLock;
+
+use regex::Regex;
+
 use super::numbers::{NumberStyle, parse_digits, parse_number};
 use super::term::count_before;
 
@@ -113,6 +117,48 @@ pub fn rubric_tier(
     if low { RiskTier::Low } else { RiskTier::Medium }
 }
 
+static LTV: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?:loan[- ]to[- ]value|\bltv)(?:\s+ratio)?(?:\s+(?:of|is|at))?[:\s]*(?:about\s+|approximately\s+)?(\d+(?:[.,]\d+)?)\s?%")
+        .expect("valid regex")
+});
+static RATIO: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(\d+(?:[.,]\d+)?)\s?%\s+(?:of the loan(?: value| amount)?|collateral)|collateral ratio[^0-9%]{0,30}?(\d+(?:[.,]\d+)?)\s?%")
+        .expect("valid regex")
+});
+static VALUE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:valued|appraised|worth)\s+(?:at\s+)?(?:about\s+|approximately\s+|roughly\s+|around\s+)?(?:at\s+)?([^;()\n]{1,60})")
+        .expect("valid regex")
+});
+static SCORE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)(?:fico|credit score|bureau score|credit rating score)[^0-9.;\n]{0,25}(\d{3})\b",
+    )
+    .expect("valid regex")
+});
+
+/// The coverage and score facts a text states in the usual words, for when the tagger marked
+/// none: a loan-to-value, a collateral ratio, what the collateral is valued at, a credit score.
+pub fn stated_facts(text: &str, style: NumberStyle) -> RiskFacts {
+    let percent = |caps: regex::Captures| {
+        let m = caps.iter().skip(1).flatten().next()?;
+        parse_percent(&format!("{}%", m.as_str()), style)
+    };
+    let value = VALUE.captures(text).and_then(|c| {
+        let phrase = c.get(1)?.as_str();
+        // The number right after the phrase: `$515,000, for a loan-to-value of 80%` is 515000.
+        parse_number(phrase.split(", ").next().unwrap_or(phrase), style)
+    });
+    RiskFacts {
+        ltv_percent: LTV.captures(text).and_then(percent),
+        collateral_ratio_percent: RATIO.captures(text).and_then(percent),
+        collateral_value: value.filter(|v| !v.is_zero()),
+        credit_score: SCORE
+            .captures(text)
+            .and_then(|c| parse_credit_score(c.get(1)?.as_str())),
+        ..RiskFacts::default()
+    }
+}
+
 /// A percentage in a span: `55%`, `240% collateral`, `1.5x` (150), `LTV of 75 percent`.
 pub fn parse_percent(span: &str, style: NumberStyle) -> Option<Decimal> {
     let (value, range) = parse_digits(span, style)
@@ -156,6 +202,16 @@ pub fn is_adverse(span: &str, style: NumberStyle) -> bool {
         let count = count_before(&lower[..unit_at], style).and_then(|c| c.to_u32());
         return count.is_some_and(|c| c * factor >= 60);
     }
+    // Only the borrower's history counts: a contract's default rate or events of default do not,
+    // and neither does a fragment that names no adverse event.
+    let contract_terms = [
+        "default interest",
+        "default rate",
+        "event of default",
+        "upon default",
+        "after default",
+        "following default",
+    ];
     let none = [
         "no default",
         "never defaulted",
@@ -163,7 +219,30 @@ pub fn is_adverse(span: &str, style: NumberStyle) -> bool {
         "no bankruptc",
         "no prior default",
     ];
-    !none.iter().any(|w| lower.contains(w))
+    if contract_terms
+        .iter()
+        .chain(&none)
+        .any(|w| lower.contains(w))
+    {
+        return false;
+    }
+    let adverse = [
+        "default",
+        "bankrupt",
+        "charge-off",
+        "charged off",
+        "charged-off",
+        "foreclos",
+        "repossess",
+        "insolven",
+        "judgment",
+        "collections",
+        "chapter 7",
+        "chapter 13",
+        "written off",
+        "write-off",
+    ];
+    adverse.iter().any(|w| lower.contains(w))
 }
 
 /// Whether a security span says secured (`true`) or unsecured (`false`).
@@ -275,6 +354,35 @@ mod tests {
     }
 
     #[test]
+    fn stated_facts_backstop_the_tagger() {
+        let style = NumberStyle::default();
+        let f = stated_facts(
+            "appraised at $515,000, for a loan-to-value of 80%. FICO score: 742",
+            style,
+        );
+        assert_eq!(
+            (f.collateral_value, f.ltv_percent, f.credit_score),
+            (Some(d("515000")), Some(d("80")), Some(742))
+        );
+        let f = stated_facts("I'll post stETH at 166% collateralisation", style);
+        assert_eq!(f.collateral_ratio_percent, Some(d("166")));
+        let f = stated_facts(
+            "independently valued at six hundred thousand pounds sterling.",
+            style,
+        );
+        assert_eq!(f.collateral_value, Some(d("600000")));
+        let f = stated_facts(
+            "Collateral: 110 ETH (collateral ratio at origination: 210%)",
+            style,
+        );
+        assert_eq!(f.collateral_ratio_percent, Some(d("210")));
+        assert_eq!(
+            stated_facts("a plain loan of $5,000", style),
+            RiskFacts::default()
+        );
+    }
+
+    #[test]
     fn fact_spans() {
         let style = NumberStyle::default();
         assert_eq!(parse_percent("240% collateral", style), Some(d("240")));
@@ -292,6 +400,11 @@ mod tests {
         assert!(is_adverse("three months in arrears", style));
         assert!(!is_adverse("30 days late", style));
         assert!(is_adverse("2018 foreclosure", style));
+        assert!(!is_adverse(
+            "Default Interest: contract rate plus 200 basis points",
+            style
+        ));
+        assert!(!is_adverse("came back at", style));
         assert!(!parse_secured("Unsecured"));
         assert!(!parse_secured("No collateral is taken"));
         assert!(parse_secured("secured by a first mortgage"));

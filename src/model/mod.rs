@@ -295,6 +295,7 @@ impl Extractor {
         )?;
         let (token_probs, class_probs) = self.forward_probs(&batch.ids, &batch.mask)?;
         Ok(merge_windows(
+            texts,
             &encodings,
             &batch.owners,
             &token_probs,
@@ -323,6 +324,7 @@ impl Extractor {
 /// Averages each token's probabilities over the windows that hold it, and each text's class
 /// probabilities over its windows; then decodes spans.
 pub fn merge_windows(
+    texts: &[&str],
     encodings: &[Encoded],
     owners: &[(usize, std::ops::Range<usize>)],
     token_probs: &[Vec<Vec<f32>>],
@@ -363,7 +365,7 @@ pub fn merge_windows(
                 .collect();
             let loan_mass = (1.0 - class[NOT_A_LOAN]).max(f32::EPSILON);
             Reading {
-                spans: decode_spans(&enc.offsets, &probs),
+                spans: decode_spans(texts[i], &enc.offsets, &probs),
                 class: TextClass {
                     tier: [
                         class[0] / loan_mass,

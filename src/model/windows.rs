@@ -5,7 +5,7 @@ use std::ops::Range;
 
 use tokenizers::Tokenizer;
 
-use super::labels::{NUM_TAGS, begin_tag, tag_entity};
+use super::labels::begin_tag;
 use crate::extract::{Entity, TaggedSpan};
 
 /// A text's tokens without special tokens, with their byte offsets in the text.
@@ -63,49 +63,105 @@ pub fn bio_tags(offsets: &[(usize, usize)], spans: &[(Entity, usize, usize)]) ->
     tags
 }
 
-/// Spans from per-token tag probabilities (`probs[i]` has `NUM_TAGS` values): runs of tokens whose
-/// best tag is the same entity, a `B-` starting a new run. Confidence is the mean best probability.
-pub fn decode_spans(offsets: &[(usize, usize)], probs: &[Vec<f32>]) -> Vec<TaggedSpan> {
+/// Spans from per-token tag probabilities (`probs[i]` has `NUM_TAGS` values). Tokens are first
+/// grouped into words (`1,150,000`, `2029`, `8%` are each one word however the tokenizer cut
+/// them) and each word takes the entity its tokens favour together, so a number is never split
+/// between tags. Consecutive words of one entity form a span unless a word begins a new one.
+/// Confidence is the mean of the words' entity probabilities.
+pub fn decode_spans(text: &str, offsets: &[(usize, usize)], probs: &[Vec<f32>]) -> Vec<TaggedSpan> {
     let mut spans: Vec<TaggedSpan> = Vec::new();
     let mut current: Option<(TaggedSpan, f32, usize)> = None;
-    for (i, p) in probs.iter().enumerate().take(offsets.len()) {
-        let (tag, best) = p
-            .iter()
-            .copied()
-            .enumerate()
-            .take(NUM_TAGS)
+    for group in word_groups(text, offsets) {
+        let n = group.len() as f32;
+        let mean = |tag: usize| {
+            group
+                .clone()
+                .map(|i| probs[i].get(tag).copied().unwrap_or(0.0))
+                .sum::<f32>()
+                / n
+        };
+        let outside = mean(0);
+        let (entity_index, score) = (0..Entity::ALL.len())
+            .map(|e| (e, mean(1 + 2 * e) + mean(2 + 2 * e)))
             .max_by(|a, b| a.1.total_cmp(&b.1))
             .unwrap_or((0, 0.0));
-        let (start, end) = offsets[i];
-        match tag_entity(tag) {
-            Some((entity, begins)) => {
-                let continues =
-                    current.as_ref().is_some_and(|(s, _, _)| s.entity == entity) && !begins;
-                if continues {
-                    if let Some((span, sum, n)) = current.as_mut() {
-                        span.end = end;
-                        *sum += best;
-                        *n += 1;
-                    }
-                } else {
-                    flush(&mut spans, current.take());
-                    current = Some((
-                        TaggedSpan {
-                            entity,
-                            start,
-                            end,
-                            confidence: 0.0,
-                        },
-                        best,
-                        1,
-                    ));
-                }
+        let (start, end) = (offsets[group.start].0, offsets[group.end - 1].1);
+        if score <= outside {
+            flush(&mut spans, current.take());
+            continue;
+        }
+        let entity = Entity::ALL[entity_index];
+        let begins = mean(1 + 2 * entity_index) > mean(2 + 2 * entity_index);
+        let continues = !begins && current.as_ref().is_some_and(|(s, _, _)| s.entity == entity);
+        if continues {
+            if let Some((span, sum, count)) = current.as_mut() {
+                span.end = end;
+                *sum += score;
+                *count += 1;
             }
-            None => flush(&mut spans, current.take()),
+        } else {
+            flush(&mut spans, current.take());
+            current = Some((
+                TaggedSpan {
+                    entity,
+                    start,
+                    end,
+                    confidence: 0.0,
+                },
+                score,
+                1,
+            ));
         }
     }
     flush(&mut spans, current);
+    spans.retain_mut(|span| trim_punctuation(text, span));
     spans
+}
+
+/// Token index ranges of words: touching tokens joined across letters and digits, the
+/// separators inside a number or date (`1,150,000`, `4,35`, `2025-03-01`) and a percent sign
+/// after a digit. A full stop
+/// or comma after a word is not part of it.
+fn word_groups(text: &str, offsets: &[(usize, usize)]) -> Vec<std::ops::Range<usize>> {
+    let piece = |i: usize| text.get(offsets[i].0..offsets[i].1).unwrap_or("");
+    let touching = |i: usize| i > 0 && i < offsets.len() && offsets[i].0 == offsets[i - 1].1;
+    let ends_digit = |i: usize| piece(i).chars().last().is_some_and(|c| c.is_ascii_digit());
+    let starts_digit = |i: usize| piece(i).chars().next().is_some_and(|c| c.is_ascii_digit());
+    let inner_separator = |i: usize| {
+        matches!(piece(i), "." | "," | "'" | "-" | "/")
+            && touching(i)
+            && touching(i + 1)
+            && ends_digit(i - 1)
+            && starts_digit(i + 1)
+    };
+    let joins = |i: usize| {
+        let (prev, next) = (piece(i - 1), piece(i));
+        let alnum = prev.chars().last().is_some_and(char::is_alphanumeric)
+            && next.chars().next().is_some_and(char::is_alphanumeric);
+        touching(i)
+            && (alnum
+                || inner_separator(i)
+                || inner_separator(i - 1)
+                || ends_digit(i - 1) && next == "%")
+    };
+    let mut groups: Vec<std::ops::Range<usize>> = Vec::new();
+    for i in 0..offsets.len() {
+        match groups.last_mut() {
+            Some(group) if joins(i) => group.end = i + 1,
+            _ => groups.push(i..i + 1),
+        }
+    }
+    groups
+}
+
+/// Drops commas, brackets and the like from a span's ends; false if nothing is left.
+fn trim_punctuation(text: &str, span: &mut TaggedSpan) -> bool {
+    let inner = &text[span.start..span.end];
+    let trimmed_start = inner.trim_start_matches([',', ';', ':', '(', ')', ' ']);
+    span.start += inner.len() - trimmed_start.len();
+    let trimmed = trimmed_start.trim_end_matches([',', ';', ':', '(', ')', ' ']);
+    span.end = span.start + trimmed.len();
+    span.end > span.start
 }
 
 fn flush(spans: &mut Vec<TaggedSpan>, current: Option<(TaggedSpan, f32, usize)>) {
@@ -118,6 +174,7 @@ fn flush(spans: &mut Vec<TaggedSpan>, current: Option<(TaggedSpan, f32, usize)>)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::labels::NUM_TAGS;
 
     #[test]
     fn windows_cover_every_token_with_overlap() {
@@ -142,7 +199,8 @@ mod tests {
                 p
             })
             .collect();
-        let decoded = decode_spans(&offsets, &probs);
+        let text = "abcd usd 12345 words";
+        let decoded = decode_spans(text, &offsets, &probs);
         assert_eq!(decoded.len(), 2);
         assert_eq!(
             (decoded[1].entity, decoded[1].start, decoded[1].end),

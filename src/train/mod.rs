@@ -576,9 +576,14 @@ fn evaluate_holdout(
             .collect();
         let tp: Vec<Vec<Vec<f32>>> = idx.iter().map(|i| token_probs[i].clone()).collect();
         let cp: Vec<Vec<f32>> = idx.iter().map(|i| class_probs[i].clone()).collect();
-        let reading =
-            &merge_windows(std::slice::from_ref(&encodings[*sample]), &owners, &tp, &cp)[0];
         let text = &samples[*sample].text;
+        let reading = &merge_windows(
+            &[text],
+            std::slice::from_ref(&encodings[*sample]),
+            &owners,
+            &tp,
+            &cp,
+        )[0];
         let out = assemble(text, &reading.spans, reading.class, thresholds);
         let json = out.to_json(false);
         let expected = &samples[*sample].expected;
