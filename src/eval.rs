@@ -5,8 +5,10 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::extract::{Field, Thresholds, assemble};
 use crate::model::Extractor;
 use crate::synth::Sample;
+use crate::train::Scored;
 
 /// The fields scored by exact match.
 pub const FIELDS: [&str; 6] = [
@@ -81,6 +83,40 @@ pub fn evaluate(
         confident_wrong,
         mistakes,
     })
+}
+
+/// Reads every sample with no confidence floor and returns, for each amount, rate and term
+/// value read, its confidence and whether it equals the label: what calibration needs.
+pub fn score_values(
+    extractor: &Extractor,
+    samples: &[Sample],
+    batch: usize,
+) -> anyhow::Result<Scored> {
+    let mut scored = Scored::new();
+    let open = Thresholds {
+        span: 0.0,
+        not_a_loan: 0.5,
+    };
+    for chunk in samples.chunks(batch.max(1)) {
+        let texts: Vec<&str> = chunk.iter().map(|s| s.text.as_str()).collect();
+        for (sample, reading) in chunk.iter().zip(extractor.read(&texts)?) {
+            let out = assemble(&sample.text, &reading.spans, reading.class, open);
+            let json = out.to_json(false);
+            for (field, name) in [
+                (Field::Amount, "amount"),
+                (Field::AprPercent, "apr_percent"),
+                (Field::TermDays, "term_days"),
+            ] {
+                if let Some(confidence) = out.confidence.get(&field) {
+                    scored.push((
+                        *confidence,
+                        value(&json, name) == value(&sample.expected, name),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(scored)
 }
 
 fn value(json: &serde_json::Value, field: &str) -> serde_json::Value {

@@ -1,5 +1,6 @@
 //! The command line: one file per subcommand.
 
+mod calibrate;
 mod deploy;
 mod eval;
 mod extract;
@@ -48,6 +49,8 @@ pub enum Command {
     Extract(extract::ExtractArgs),
     /// Score a model on labelled texts.
     Eval(eval::EvalArgs),
+    /// Set a model's confidence threshold from labelled texts it was not trained on.
+    Calibrate(calibrate::CalibrateArgs),
 }
 
 impl Cli {
@@ -64,6 +67,9 @@ impl Cli {
                 tokio::task::spawn_blocking(move || extract::run(args)).await?
             }
             Command::Eval(args) => tokio::task::spawn_blocking(move || eval::run(args)).await?,
+            Command::Calibrate(args) => {
+                tokio::task::spawn_blocking(move || calibrate::run(args)).await?
+            }
         }
     }
 }

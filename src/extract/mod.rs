@@ -379,8 +379,9 @@ fn widen_number(text: &str, span: &mut TaggedSpan) {
                 .get(scale.len()..scale.len() + 1)
                 .and_then(|s| s.chars().next());
             if gap <= 1
-                && word.len() >= scale.len()
-                && word[..scale.len()].eq_ignore_ascii_case(scale)
+                && word
+                    .get(..scale.len())
+                    .is_some_and(|w| w.eq_ignore_ascii_case(scale))
                 && after.is_none_or(|c| !c.is_alphanumeric())
                 && (scale.len() > 2 || gap == 0)
             {
@@ -393,12 +394,12 @@ fn widen_number(text: &str, span: &mut TaggedSpan) {
 
 /// The most confident span of `entity` (at or above `threshold`) that `read` can read, with
 /// what it read.
-fn read_best<'a, T>(
-    spans: &'a [TaggedSpan],
+fn read_best<T>(
+    spans: &[TaggedSpan],
     entity: Entity,
     threshold: f32,
     read: impl Fn(&TaggedSpan) -> Option<T>,
-) -> Option<(&'a TaggedSpan, T)> {
+) -> Option<(&TaggedSpan, T)> {
     let mut candidates: Vec<&TaggedSpan> = spans
         .iter()
         .filter(|s| s.entity == entity && s.confidence >= threshold)
@@ -744,6 +745,29 @@ mod tests {
             &text[tidy[0].start..tidy[0].end],
             "two hundred and fifty thousand"
         );
+    }
+
+    /// Whatever spans the tagger returns, reading never panics: every span over every pair of
+    /// character boundaries of a text full of multi-byte characters, for every entity.
+    #[test]
+    fn any_span_is_read_without_panicking() {
+        let text = "€1.250.000,00 zu 4,5 % für zwölf (12) Monate – ¥500 万, 7½% p.a., \u{1F600} 2 000 000 CHF; valued at €90 million";
+        let bounds: Vec<usize> = (0..=text.len())
+            .filter(|&i| text.is_char_boundary(i))
+            .collect();
+        for entity in Entity::ALL {
+            for (a, &start) in bounds.iter().enumerate() {
+                for &end in &bounds[a + 1..] {
+                    let spans = [TaggedSpan {
+                        entity,
+                        start,
+                        end,
+                        confidence: 0.9,
+                    }];
+                    let _ = assemble(text, &spans, LOAN, Thresholds::default()).to_terms();
+                }
+            }
+        }
     }
 
     #[test]

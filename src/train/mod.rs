@@ -425,7 +425,7 @@ pub fn train(opts: &TrainOptions) -> anyhow::Result<TrainReport> {
             not_a_loan: 0.5,
         },
     )?;
-    report.thresholds = calibrate(&calibration);
+    report.thresholds = calibrate(&calibration, CALIBRATION_TARGET);
     let settings = ModelSettings {
         schema_version: SCHEMA_VERSION,
         base_name: opts
@@ -524,8 +524,11 @@ fn restore(varmap: &VarMap, weights: &HashMap<String, Tensor>) -> anyhow::Result
     Ok(())
 }
 
-/// A held-out value: its confidence and whether it was right.
-type Scored = Vec<(f32, bool)>;
+/// Values read from labelled texts: each one's confidence and whether it was right.
+pub type Scored = Vec<(f32, bool)>;
+
+/// The share of values right that calibration asks for at the chosen threshold.
+pub const CALIBRATION_TARGET: f32 = 0.98;
 
 /// Held-out loss, exact-match per field, and (confidence, correct) of every value read.
 #[allow(clippy::too_many_arguments)]
@@ -609,9 +612,10 @@ fn evaluate_holdout(
     Ok((total / batches.max(1) as f32, exact, scored))
 }
 
-/// The least span confidence at which held-out values are right at least 99 % of the time; where
-/// no threshold gets there, the one with the best precision (never a confident wrong value).
-fn calibrate(scored: &Scored) -> Thresholds {
+/// The least span confidence (from 0.30 in steps of 0.05) at which at least `target` of the
+/// values read are right; where none gets there, the one with the best precision. Values below
+/// it are withheld: better a null than a confident wrong value.
+pub fn calibrate(scored: &Scored, target: f32) -> Thresholds {
     let precision = |t: f32| {
         let accepted: Vec<&(f32, bool)> = scored.iter().filter(|(c, _)| *c >= t).collect();
         let right = accepted.iter().filter(|(_, ok)| *ok).count();
@@ -625,7 +629,7 @@ fn calibrate(scored: &Scored) -> Thresholds {
     let span = candidates
         .iter()
         .copied()
-        .find(|&t| precision(t) >= 0.99)
+        .find(|&t| precision(t) >= target)
         .unwrap_or_else(|| {
             candidates.iter().copied().fold(0.95, |best, t| {
                 if precision(t) > precision(best) {
