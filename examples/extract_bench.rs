@@ -1,7 +1,8 @@
 //! Prints extraction latency for one text and throughput for a batch, on CPU, with the shipped
 //! model over the shared examples.
 //!
-//! Run: `cargo run --release --example extract_bench [-- MODEL_DIR]`
+//! Run: `cargo run --example extract_bench [-- MODEL_DIR]` (the dev profile optimises every
+//! dependency, so candle runs at full speed).
 
 use std::path::PathBuf;
 use std::time::Instant;
