@@ -195,14 +195,7 @@ mod tests {
                 })
                 .collect();
             let out = assemble(&sample.text, &spans, class, Thresholds::default()).to_json(false);
-            for field in [
-                "status",
-                "amount",
-                "currency",
-                "apr_percent",
-                "term_days",
-                "risk_tier",
-            ] {
+            for field in crate::eval::FIELDS {
                 assert_eq!(
                     out[field], sample.expected[field],
                     "{field} of {}: {}",

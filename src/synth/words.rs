@@ -1,30 +1,6 @@
 //! Numbers written out in English words, for generated texts.
 
-const UNITS: [&str; 20] = [
-    "zero",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-];
-const TENS: [&str; 10] = [
-    "", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
-];
+use crate::extract::numbers::{TENS, UNITS};
 
 /// `45000` → `forty-five thousand`; `and_style` writes `two hundred and fifty`.
 pub fn to_words(n: u64, and_style: bool) -> String {
@@ -57,8 +33,12 @@ fn below_thousand(n: u64, and_style: bool) -> String {
     let tail = match rest {
         0 => String::new(),
         r if r < 20 => UNITS[r as usize].to_owned(),
-        r if r % 10 == 0 => TENS[(r / 10) as usize].to_owned(),
-        r => format!("{}-{}", TENS[(r / 10) as usize], UNITS[(r % 10) as usize]),
+        r if r % 10 == 0 => TENS[(r / 10 - 2) as usize].to_owned(),
+        r => format!(
+            "{}-{}",
+            TENS[(r / 10 - 2) as usize],
+            UNITS[(r % 10) as usize]
+        ),
     };
     match (hundreds, tail.is_empty()) {
         (0, _) => tail,

@@ -562,14 +562,7 @@ fn evaluate_holdout(
     for &i in hold_idx {
         by_sample.entry(windows[i].sample).or_default().push(i);
     }
-    let fields = [
-        "status",
-        "amount",
-        "currency",
-        "apr_percent",
-        "term_days",
-        "risk_tier",
-    ];
+    let fields = crate::eval::FIELDS;
     let mut right: HashMap<String, f32> = fields.iter().map(|f| (f.to_string(), 0.0)).collect();
     let mut scored = Vec::new();
     for (sample, idx) in &by_sample {
