@@ -43,10 +43,11 @@ echo "dev: OracleHub $hub, LoanDesk $desk, node $node_key (transmitter $transmit
 
 # Submit the first example loan text as a borrower would, through the LoanDesk.
 examples="$root/../shared/examples/loans.jsonl"
-text_hex="$(node -e '
+node -e '
   const line = require("fs").readFileSync(process.argv[1], "utf8").split("\n")[0];
-  process.stdout.write("0x" + Buffer.from(JSON.parse(line).text, "utf8").toString("hex"));
-' "$examples")"
+  process.stdout.write(JSON.parse(line).text);
+' "$examples" >"$dev/loan.txt"
+text_hex="0x$(od -An -tx1 -v "$dev/loan.txt" | tr -d ' \n')"
 cast send --rpc-url "$rpc" --private-key "$(cat "$dev/owner.key")" --json \
   "$desk" "applyForLoan(bytes)" "$text_hex" >"$dev/apply.json"
 requested_topic="$(cast keccak "TermsRequested(uint256,address,address,bytes32,bytes,uint32)")"
@@ -57,4 +58,6 @@ node -e '
   if (!log) { console.error("dev: no TermsRequested in the receipt"); process.exit(1); }
   console.log(`dev: request ${BigInt(log.topics[1])} submitted in block ${BigInt(receipt.blockNumber)} (tx ${receipt.transactionHash}, gas ${BigInt(receipt.gasUsed)})`);
 ' "$dev/apply.json" "$hub" "$requested_topic"
-echo "dev: the node that reads and attests requests arrives with the node issue; stopping anvil"
+echo "dev: the terms the shipped model reads from it (loan-oracle extract):"
+"$oracle" extract "$dev/loan.txt"
+echo "dev: the daemon that attests requests on chain arrives with the node issue; stopping anvil"

@@ -1,0 +1,33 @@
+//! The shipped model, models/loan-terms-v1, over the shared examples: at least 0.95 exact match
+//! on amount, rate and term, and 0.90 on status and risk tier.
+
+use std::path::PathBuf;
+
+use candle_core::Device;
+use loan_oracle::eval::evaluate;
+use loan_oracle::model::Extractor;
+use loan_oracle::train::data::read_samples;
+
+#[test]
+fn shipped_model_reads_the_examples() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let extractor = Extractor::load(&root.join("models/loan-terms-v1"), &Device::Cpu)
+        .expect("shipped model loads");
+    let samples = read_samples(&[root.join("../shared/examples/loans.jsonl")]).unwrap();
+    assert_eq!(samples.len(), 40);
+    let report = evaluate(&extractor, &samples, 8).unwrap();
+    let summary = serde_json::to_string_pretty(&report).unwrap();
+    for (field, least) in [
+        ("amount", 0.95),
+        ("apr_percent", 0.95),
+        ("term_days", 0.95),
+        ("status", 0.90),
+        ("risk_tier", 0.90),
+    ] {
+        assert!(
+            report.exact[field] >= least,
+            "{field}: {} < {least}\n{summary}",
+            report.exact[field]
+        );
+    }
+}
