@@ -270,7 +270,31 @@ fn is_numeric(entity: Entity) -> bool {
 /// Widens a term span that holds only its unit (`years`) over the count before it (`4 years`,
 /// `five years`, `fifteen (15) years`).
 fn widen_count(text: &str, span: &mut TaggedSpan) {
+    // `60` tagged, `days` not: take the unit after the count.
+    let rest = &text[span.end..];
+    let unit_len = rest.strip_prefix(' ').map_or(0, |r| {
+        let word = r
+            .find(|c: char| !c.is_ascii_alphabetic())
+            .map_or(r, |n| &r[..n]);
+        let unit = [
+            "day", "days", "week", "weeks", "month", "months", "quarter", "quarters", "year",
+            "years",
+        ];
+        if unit.contains(&word.to_ascii_lowercase().as_str()) {
+            1 + word.len()
+        } else {
+            0
+        }
+    });
     let inner = &text[span.start..span.end];
+    if unit_len > 0
+        && !inner
+            .chars()
+            .any(|c| c.is_ascii_alphabetic() && !c.is_ascii_digit())
+    {
+        span.end += unit_len;
+        return;
+    }
     let has_count = inner.chars().any(|c| c.is_ascii_digit())
         || inner
             .split(|c: char| !c.is_ascii_alphabetic())
