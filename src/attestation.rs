@@ -47,20 +47,7 @@ pub fn verify(node_key: &VerifyingKey, digest: B256, signature: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn sample_terms() -> LoanTerms {
-        LoanTerms {
-            status: 1,
-            amountMinor: U256::from(18_000_000u64),
-            currency: crate::contracts::currency_code("USD").unwrap(),
-            decimals: 2,
-            aprPpm: 62_500,
-            termDays: 5475,
-            riskTier: 1,
-            riskScore: 12,
-            evidence: [1, 2, 3, 4, 5, 6, 7, 8],
-        }
-    }
+    use crate::contracts::tests::sample_terms;
 
     #[test]
     fn signature_verifies_only_for_its_digest_and_key() {

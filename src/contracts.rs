@@ -157,7 +157,7 @@ pub async fn register_node(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -178,9 +178,9 @@ uint32 termDays,uint8 riskTier,uint8 riskScore,uint32[8] evidence)";
         assert_eq!(Attestation::eip712_encode_type(), expected);
     }
 
-    #[test]
-    fn terms_convert_losslessly_between_bindings() {
-        let terms = LoanTerms {
+    /// Terms for tests: a complete, low-risk USD loan.
+    pub(crate) fn sample_terms() -> LoanTerms {
+        LoanTerms {
             status: 1,
             amountMinor: alloy::primitives::U256::from(18_000_000u64),
             currency: currency_code("USD").unwrap(),
@@ -190,7 +190,12 @@ uint32 termDays,uint8 riskTier,uint8 riskScore,uint32[8] evidence)";
             riskTier: 1,
             riskScore: 12,
             evidence: [1, 2, 3, 4, 5, 6, 7, 8],
-        };
+        }
+    }
+
+    #[test]
+    fn terms_convert_losslessly_between_bindings() {
+        let terms = sample_terms();
         let hub: OracleHub::LoanTerms = terms.clone().into();
         assert_eq!(LoanTerms::from(hub), terms);
     }
