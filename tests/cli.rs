@@ -30,6 +30,18 @@ fn path_str(path: &Path) -> &str {
     path.to_str().unwrap()
 }
 
+fn deploy(endpoint: &str, owner_key: &Path, config: &Path) -> Output {
+    loan_oracle(&[
+        "deploy",
+        "--rpc-url",
+        endpoint,
+        "--private-key-file",
+        path_str(owner_key),
+        "--out",
+        path_str(config),
+    ])
+}
+
 #[test]
 fn keys_new_show_refuse_overwrite_and_open_files() {
     let dir = tempfile::tempdir().unwrap();
@@ -84,15 +96,7 @@ async fn deploy_and_register_through_the_cli() {
     let config_path = dir.path().join("config/node.toml");
     let endpoint = anvil.endpoint();
 
-    let deployed = loan_oracle(&[
-        "deploy",
-        "--rpc-url",
-        &endpoint,
-        "--private-key-file",
-        path_str(&owner_key),
-        "--out",
-        path_str(&config_path),
-    ]);
+    let deployed = deploy(&endpoint, &owner_key, &config_path);
     assert!(deployed.status.success(), "{}", stderr(&deployed));
     let config = Config::load(&config_path).unwrap();
     assert_eq!(config.chain.chain_id, anvil.chain_id());
@@ -135,15 +139,7 @@ async fn deploy_and_register_through_the_cli() {
     );
 
     // deploy never overwrites a config.
-    let over = loan_oracle(&[
-        "deploy",
-        "--rpc-url",
-        &endpoint,
-        "--private-key-file",
-        path_str(&owner_key),
-        "--out",
-        path_str(&config_path),
-    ]);
+    let over = deploy(&endpoint, &owner_key, &config_path);
     assert!(!over.status.success());
     assert!(
         stderr(&over).contains("refusing to overwrite"),
