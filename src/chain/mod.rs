@@ -1,5 +1,9 @@
-//! Chain access: providers for an RPC endpoint and transaction confirmation with a timeout.
+//! Chain access: providers for an RPC endpoint, timeouts on every call, transaction
+//! confirmation, and the watcher that reads confirmed requests.
 
+pub mod watcher;
+
+use std::future::IntoFuture;
 use std::time::Duration;
 
 use alloy::network::{Ethereum, EthereumWallet};
@@ -52,4 +56,20 @@ pub async fn chain_id(provider: &impl Provider<Ethereum>) -> anyhow::Result<u64>
         .get_chain_id()
         .await
         .context("eth_chainId failed: is the RPC endpoint up?")
+}
+
+/// Runs one RPC call with a time limit: an endpoint that stops answering must not stall the
+/// node (alloy's HTTP transport has no timeout of its own).
+pub async fn within<T, E>(
+    limit: Duration,
+    what: &str,
+    call: impl IntoFuture<Output = Result<T, E>>,
+) -> anyhow::Result<T>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    match tokio::time::timeout(limit, call).await {
+        Ok(result) => result.with_context(|| format!("{what} failed")),
+        Err(_) => anyhow::bail!("{what} timed out after {limit:?}"),
+    }
 }

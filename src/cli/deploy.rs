@@ -51,15 +51,9 @@ pub async fn run(args: DeployArgs) -> anyhow::Result<()> {
     let deployment = deploy(&provider, owner, &settings).await?;
     tracing::info!(hub = %deployment.hub, desk = %deployment.desk, block = deployment.block, %owner, "deployed");
 
-    let config = Config {
-        chain: ChainConfig {
-            rpc_url: args.rpc_url,
-            chain_id,
-            hub_address: deployment.hub,
-            start_block: deployment.block,
-            desk_address: Some(deployment.desk),
-        },
-    };
+    let mut chain = ChainConfig::new(args.rpc_url, chain_id, deployment.hub, deployment.block);
+    chain.desk_address = Some(deployment.desk);
+    let config = Config::for_chain(chain);
     config.save_new(&args.out)?;
     let balance = provider
         .get_balance(owner)

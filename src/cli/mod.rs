@@ -6,6 +6,9 @@ mod eval;
 mod extract;
 mod keys;
 mod register;
+mod run;
+mod status;
+mod submit;
 mod synth;
 mod train;
 
@@ -51,6 +54,12 @@ pub enum Command {
     Eval(eval::EvalArgs),
     /// Set a model's confidence threshold from labelled texts it was not trained on.
     Calibrate(calibrate::CalibrateArgs),
+    /// Run the node: watch the hub, read each requested text, sign the terms and post them.
+    Run(run::RunArgs),
+    /// Ask the hub for a text's terms (as a lender's app would) and print the request id.
+    Submit(submit::SubmitArgs),
+    /// Print a request's state and attested terms as JSON.
+    Status(status::StatusArgs),
 }
 
 impl Cli {
@@ -70,6 +79,9 @@ impl Cli {
             Command::Calibrate(args) => {
                 tokio::task::spawn_blocking(move || calibrate::run(args)).await?
             }
+            Command::Run(args) => run::run(args).await,
+            Command::Submit(args) => submit::run(args).await,
+            Command::Status(args) => status::run(args).await,
         }
     }
 }

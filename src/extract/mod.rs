@@ -6,6 +6,7 @@ pub mod numbers;
 pub mod rate;
 pub mod risk;
 pub mod term;
+pub mod worker;
 
 use std::collections::BTreeMap;
 
@@ -523,6 +524,16 @@ impl Extraction {
     /// The result for a text that is not a loan.
     pub fn not_a_loan() -> Self {
         Self::empty(Status::NotALoan)
+    }
+
+    /// A result with no values read; a loan's tier is then the rubric's default, medium.
+    pub fn unread(status: Status) -> Self {
+        let mut out = Self::empty(status);
+        if status != Status::NotALoan {
+            out.risk_tier = Some(RiskTier::Medium);
+            out.risk_score = Some(50);
+        }
+        out
     }
 
     fn set(&mut self, field: Field, span: &TaggedSpan) {

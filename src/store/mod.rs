@@ -39,6 +39,8 @@ impl State {
             (Seen, Extracted) | (Extracted, Signed) | (Signed, Submitted) => true,
             // A replacement transaction, and the receipt of any of them.
             (Submitted, Submitted | Fulfilled) => true,
+            // The node refused the only transaction: it never left, so the request is as signed.
+            (Submitted, Signed) => true,
             _ => false,
         }
     }
@@ -64,6 +66,12 @@ pub struct Attempt {
     pub max_priority_fee_per_gas: u128,
     /// The chain head when it was sent.
     pub sent_at_block: u64,
+    /// When it was sent, in Unix seconds.
+    #[serde(default)]
+    pub sent_at_secs: u64,
+    /// The signed transaction, kept so it can be sent again after a restart or a lost send.
+    #[serde(default)]
+    pub raw: Bytes,
 }
 
 /// Everything the node knows about one request.
@@ -90,6 +98,9 @@ pub struct RequestRecord {
     pub attempts: Vec<Attempt>,
     pub fulfilled_tx: Option<B256>,
     pub reason: Option<String>,
+    /// When the node first read the request, in Unix milliseconds.
+    #[serde(default)]
+    pub seen_at_ms: u64,
 }
 
 impl RequestRecord {
@@ -125,8 +136,36 @@ impl RequestRecord {
             attempts: Vec::new(),
             fulfilled_tx: None,
             reason: None,
+            seen_at_ms: now_ms(),
         }
     }
+
+    /// Whether this record may be replaced by a newer reading of the same request id: it was
+    /// orphaned by a reorg, or nothing has been sent for it and its log moved to another block.
+    fn replaceable_by(&self, newer: &RequestRecord) -> bool {
+        let orphaned = self.state == State::Skipped
+            && self
+                .reason
+                .as_deref()
+                .is_some_and(|r| r.starts_with(ORPHANED));
+        let unsent = matches!(self.state, State::Seen | State::Extracted | State::Signed);
+        orphaned || (unsent && (self.block_hash != newer.block_hash || self.text != newer.text))
+    }
+
+    /// The latest transaction sent for it.
+    pub fn last_attempt(&self) -> Option<&Attempt> {
+        self.attempts.last()
+    }
+}
+
+/// How a skipped request's reason starts when a reorg removed its log.
+pub const ORPHANED: &str = "orphaned by a reorg";
+
+/// Now, in Unix milliseconds.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// The watcher's position: the last block whose logs were taken, and its hash.
@@ -178,7 +217,8 @@ impl Store {
     }
 
     /// Records newly confirmed requests and moves the cursor, in one write. Requests already
-    /// known are left as they are. Returns how many were new.
+    /// known are left as they are, unless a reorg orphaned the known reading (see
+    /// `replaceable_by`). Returns how many were new or replaced.
     pub fn record_confirmed(
         &self,
         records: &[RequestRecord],
@@ -192,8 +232,16 @@ impl Store {
         let added = (&self.requests, &self.open, &self.meta)
             .transaction(|(requests, open, meta)| {
                 let mut added = 0;
-                for (k, v) in &encoded {
-                    if requests.get(k)?.is_none() {
+                for ((k, v), record) in encoded.iter().zip(records) {
+                    let known = match requests.get(k)? {
+                        None => None,
+                        Some(bytes) => Some(
+                            serde_json::from_slice::<RequestRecord>(&bytes).map_err(|e| {
+                                ConflictableTransactionError::Abort(StoreError::Corrupt(e))
+                            })?,
+                        ),
+                    };
+                    if known.is_none_or(|known| known.replaceable_by(record)) {
                         requests.insert(&k[..], v.as_slice())?;
                         open.insert(&k[..], &[][..])?;
                         added += 1;
@@ -247,8 +295,8 @@ impl Store {
         Ok(record)
     }
 
-    /// Sends a transaction's bookkeeping: records the attempt and moves the next nonce past it,
-    /// in one write.
+    /// A transaction's bookkeeping, written before it is sent: records the attempt and moves the
+    /// next nonce past it, in one write.
     pub fn record_attempt(&self, id: U256, attempt: Attempt) -> Result<RequestRecord, StoreError> {
         let next = attempt.nonce + 1;
         let record = self.transition(id, State::Submitted, |r| r.attempts.push(attempt.clone()))?;
@@ -256,6 +304,43 @@ impl Store {
             self.set_next_nonce(next)?;
         }
         Ok(record)
+    }
+
+    /// Undoes `record_attempt` for a transaction the RPC node refused: it never left, so its
+    /// nonce is free again (a gap would stall every later transaction).
+    pub fn drop_attempt(&self, id: U256, tx_hash: B256) -> Result<RequestRecord, StoreError> {
+        let current = self.get(id)?.ok_or(StoreError::Unknown(id))?;
+        let remaining = current
+            .attempts
+            .iter()
+            .filter(|a| a.tx_hash != tx_hash)
+            .count();
+        let to = if remaining == 0 {
+            State::Signed
+        } else {
+            State::Submitted
+        };
+        let dropped = current.attempts.iter().find(|a| a.tx_hash == tx_hash);
+        // A refused replacement leaves its nonce to the transaction it meant to replace.
+        if let Some(attempt) = dropped
+            && self.next_nonce()? == Some(attempt.nonce + 1)
+            && !current
+                .attempts
+                .iter()
+                .any(|a| a.nonce == attempt.nonce && a.tx_hash != tx_hash)
+        {
+            self.set_next_nonce(attempt.nonce)?;
+        }
+        self.transition(id, to, |r| r.attempts.retain(|a| a.tx_hash != tx_hash))
+    }
+
+    /// Open requests in one state, oldest first.
+    pub fn open_in(&self, state: State) -> Result<Vec<RequestRecord>, StoreError> {
+        Ok(self
+            .open_requests()?
+            .into_iter()
+            .filter(|r| r.state == state)
+            .collect())
     }
 
     /// One request.
@@ -384,6 +469,8 @@ mod tests {
                 max_fee_per_gas: 10,
                 max_priority_fee_per_gas: 1,
                 sent_at_block: 13,
+                sent_at_secs: 0,
+                raw: Bytes::new(),
             };
             store.record_attempt(U256::from(1), attempt).unwrap();
             store

@@ -1,0 +1,786 @@
+//! The node daemon (`loan-oracle run`) on a real anvil with the shipped model: every test checks
+//! that each request is fulfilled exactly once, with the terms the model reads from its text,
+//! signed over the digest the hub stored.
+
+mod common;
+
+use std::fs::File;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use alloy::node_bindings::AnvilInstance;
+use alloy::primitives::{Address, B256, Bytes, U256};
+use alloy::providers::ext::AnvilApi;
+use alloy::providers::{DynProvider, Provider};
+use alloy::rpc::types::anvil::{ReorgOptions, TransactionData};
+use alloy::rpc::types::{Filter, TransactionRequest};
+use alloy::sol_types::{SolCall, SolEvent};
+use ed25519_dalek::SigningKey;
+use loan_oracle::attestation::{self, domain};
+use loan_oracle::chain::{confirm, signing_provider};
+use loan_oracle::contracts::{
+    DeploySettings, LoanDesk, LoanTerms, OracleHub, deploy, register_node,
+};
+use loan_oracle::keys::{node_key_id, write_secret};
+use loan_oracle::model::Extractor;
+use serde_json::Value;
+
+/// A deployed hub and desk with a registered node, and the keys to run it.
+struct Chain {
+    anvil: AnvilInstance,
+    owner: DynProvider,
+    hub: Address,
+    desk: Address,
+    start_block: u64,
+    chain_id: u64,
+    node_key: SigningKey,
+    dir: tempfile::TempDir,
+}
+
+impl Chain {
+    async fn new() -> Self {
+        Self::on(common::spawn_anvil()).await
+    }
+
+    async fn on(anvil: AnvilInstance) -> Self {
+        let owner_signer = common::dev_signer(&anvil, 0);
+        let owner_address = owner_signer.address();
+        let owner = signing_provider(&anvil.endpoint(), owner_signer).unwrap();
+        let settings = DeploySettings {
+            request_timeout_secs: 3600,
+            desk_currency: "USD".into(),
+            desk_limit_minor: 100_000_000,
+        };
+        let deployment = deploy(&owner, owner_address, &settings).await.unwrap();
+        let node_key = SigningKey::from_bytes(&[42u8; 32]);
+        let transmitter = common::dev_signer(&anvil, 1).address();
+        register_node(
+            &owner,
+            deployment.hub,
+            node_key_id(&node_key.verifying_key()),
+            transmitter,
+        )
+        .await
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        write_secret(
+            &dir.path().join("node.key"),
+            &hex::encode(node_key.to_bytes()),
+        )
+        .unwrap();
+        write_secret(
+            &dir.path().join("transmitter.key"),
+            &hex::encode(anvil.keys()[1].to_bytes()),
+        )
+        .unwrap();
+        let chain_id = owner.get_chain_id().await.unwrap();
+        Self {
+            anvil,
+            owner,
+            hub: deployment.hub,
+            desk: deployment.desk,
+            start_block: deployment.block,
+            chain_id,
+            node_key,
+            dir,
+        }
+    }
+
+    /// A node config for this chain: `chain_extra` adds `[chain]` keys, `extra` more sections.
+    fn config(&self, rpc_url: &str, http: SocketAddr, chain_extra: &str, extra: &str) -> PathBuf {
+        let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/loan-terms-v1");
+        let dir = self.dir.path();
+        let text = format!(
+            r#"[chain]
+rpc_url = "{rpc_url}"
+chain_id = {chain_id}
+hub_address = "{hub}"
+start_block = {start}
+poll_interval_ms = 200
+{chain_extra}
+rpc_timeout_secs = 2
+
+[keys]
+node_key_file = "{dir}/node.key"
+transmitter_key_file = "{dir}/transmitter.key"
+
+[model]
+dir = "{model}"
+batch_size = 8
+max_wait_ms = 300
+
+[storage]
+data_dir = "{dir}/data"
+
+[http]
+listen = "{http}"
+{extra}
+"#,
+            chain_id = self.chain_id,
+            hub = self.hub,
+            start = self.start_block,
+            dir = dir.display(),
+            model = model.display(),
+        );
+        let path = dir.join("node.toml");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// Applies for a loan through the desk; returns the request id.
+    async fn apply(&self, text: &str) -> U256 {
+        let desk = LoanDesk::new(self.desk, &self.owner);
+        let sent = desk
+            .applyForLoan(Bytes::from(text.as_bytes().to_vec()))
+            .send()
+            .await
+            .unwrap();
+        let receipt = confirm(sent, "applyForLoan").await.unwrap();
+        receipt
+            .decoded_log::<OracleHub::TermsRequested>()
+            .unwrap()
+            .requestId
+    }
+
+    /// The `TermsAttested` events of request `id`.
+    async fn attestations(&self, id: U256) -> Vec<OracleHub::TermsAttested> {
+        let filter = Filter::new()
+            .address(self.hub)
+            .event_signature(OracleHub::TermsAttested::SIGNATURE_HASH)
+            .topic1(id)
+            .from_block(self.start_block);
+        self.owner
+            .get_logs(&filter)
+            .await
+            .unwrap()
+            .iter()
+            .map(|l| {
+                l.log_decode::<OracleHub::TermsAttested>()
+                    .unwrap()
+                    .inner
+                    .data
+            })
+            .collect()
+    }
+
+    /// Checks request `id` was fulfilled exactly once, with `expected` terms, signed by the
+    /// node over the digest the hub stored, and that the desk received them.
+    async fn assert_fulfilled_once(&self, id: U256, text: &[u8], expected: &LoanTerms) {
+        let hub = OracleHub::new(self.hub, &self.owner);
+        let attested = self.attestations(id).await;
+        assert_eq!(
+            attested.len(),
+            1,
+            "request {id}: {} attestations",
+            attested.len()
+        );
+        let event = &attested[0];
+        assert_eq!(
+            &LoanTerms::from(event.terms.clone()),
+            expected,
+            "request {id}: attested terms differ from the model's reading"
+        );
+        let att = attestation::attestation(id, text, event.modelId, expected.clone());
+        let digest = attestation::digest(&att, &domain(self.chain_id, self.hub));
+        assert_eq!(hub.attestationDigest(id).call().await.unwrap(), digest);
+        assert_eq!(event.digest, digest);
+        assert!(attestation::verify(
+            &self.node_key.verifying_key(),
+            digest,
+            &event.signature
+        ));
+        let desk = LoanDesk::new(self.desk, &self.owner);
+        let stored = desk.termsOf(id).call().await.unwrap();
+        assert_eq!(
+            &LoanTerms::from(stored),
+            expected,
+            "request {id}: desk terms"
+        );
+    }
+
+    /// Transactions the transmitter has had mined.
+    async fn transmitter_nonce(&self) -> u64 {
+        let transmitter = common::dev_signer(&self.anvil, 1).address();
+        self.owner.get_transaction_count(transmitter).await.unwrap()
+    }
+}
+
+/// A running `loan-oracle run`, killed when dropped.
+struct Node {
+    child: Child,
+    http: SocketAddr,
+    log: PathBuf,
+}
+
+impl Node {
+    fn start(config: &Path, http: SocketAddr) -> Self {
+        let log = config.with_file_name(format!("node-{}.log", unique()));
+        let child = Command::new(env!("CARGO_BIN_EXE_loan-oracle"))
+            .args(["run", "--config", config.to_str().unwrap()])
+            .env("RUST_LOG", "info,loan_oracle=debug")
+            .stdout(Stdio::null())
+            .stderr(File::create(&log).unwrap())
+            .spawn()
+            .expect("start loan-oracle run");
+        Self { child, http, log }
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    async fn get(&self, path: &str) -> Option<(u16, String)> {
+        let client = alloy::transports::http::reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap();
+        let response = client
+            .get(format!("http://{}{path}", self.http))
+            .send()
+            .await
+            .ok()?;
+        let status = response.status().as_u16();
+        Some((status, response.text().await.ok()?))
+    }
+
+    async fn record(&self, id: U256) -> Option<Value> {
+        match self.get(&format!("/requests/{id}")).await {
+            Some((200, body)) => serde_json::from_str(&body).ok(),
+            _ => None,
+        }
+    }
+
+    async fn state(&self, id: U256) -> Option<String> {
+        Some(self.record(id).await?["state"].as_str()?.to_owned())
+    }
+
+    async fn ready(&self) -> bool {
+        matches!(self.get("/readyz").await, Some((200, _)))
+    }
+
+    /// Waits until every id is fulfilled in the node's store.
+    async fn wait_fulfilled(&mut self, ids: &[U256], limit: Duration) {
+        let mut left: Vec<U256> = ids.to_vec();
+        let started = Instant::now();
+        while !left.is_empty() {
+            let mut still = Vec::new();
+            for id in left {
+                if self.state(id).await.as_deref() != Some("fulfilled") {
+                    still.push(id);
+                }
+            }
+            left = still;
+            if left.is_empty() {
+                break;
+            }
+            self.assert_alive();
+            assert!(
+                started.elapsed() < limit,
+                "not fulfilled within {limit:?}: {left:?}\n{}",
+                tail(&self.log_text())
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    async fn wait_for(&mut self, what: &str, limit: Duration, mut check: impl AsyncCheck) {
+        let started = Instant::now();
+        loop {
+            if check.check(self).await {
+                return;
+            }
+            self.assert_alive();
+            assert!(
+                started.elapsed() < limit,
+                "{what}: not within {limit:?}\n{}",
+                tail(&self.log_text())
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    fn assert_alive(&mut self) {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            panic!("the node exited with {status}\n{}", tail(&self.log_text()));
+        }
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, then the exit status.
+    fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the node did not stop on SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// An async predicate over the node (closures cannot borrow it across awaits).
+trait AsyncCheck {
+    async fn check(&mut self, node: &Node) -> bool;
+}
+
+struct StateIs(U256, &'static str);
+
+impl AsyncCheck for StateIs {
+    async fn check(&mut self, node: &Node) -> bool {
+        node.state(self.0).await.as_deref() == Some(self.1)
+    }
+}
+
+struct Ready(bool);
+
+impl AsyncCheck for Ready {
+    async fn check(&mut self, node: &Node) -> bool {
+        node.ready().await == self.0
+    }
+}
+
+struct AttemptsAtLeast(U256, usize);
+
+impl AsyncCheck for AttemptsAtLeast {
+    async fn check(&mut self, node: &Node) -> bool {
+        node.record(self.0)
+            .await
+            .and_then(|r| r["attempts"].as_array().map(|a| a.len() >= self.1))
+            .unwrap_or(false)
+    }
+}
+
+struct AnySeen;
+
+impl AsyncCheck for AnySeen {
+    async fn check(&mut self, node: &Node) -> bool {
+        node.get("/metrics").await.is_some_and(|(_, body)| {
+            body.lines().any(|l| {
+                l.starts_with("loan_oracle_requests{state=\"seen\"}") && !l.ends_with(" 0")
+            })
+        })
+    }
+}
+
+fn tail(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(40)..].join("\n")
+}
+
+fn unique() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
+
+fn free_port() -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap()
+}
+
+/// The example loan texts.
+fn example_texts() -> Vec<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/examples/loans.jsonl");
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["text"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
+/// What the shipped model reads from each text, as the struct the node signs.
+fn expected_terms(texts: &[String]) -> Vec<LoanTerms> {
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/loan-terms-v1");
+    let extractor = Extractor::load(&model, &candle_core::Device::Cpu).unwrap();
+    texts
+        .iter()
+        .map(|t| extractor.extract(&[t.as_str()]).unwrap()[0].to_terms())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_requests_end_to_end() {
+    let chain = Chain::new().await;
+    let http = free_port();
+    let config = chain.config(&chain.anvil.endpoint(), http, "confirmations = 0", "");
+    let mut node = Node::start(&config, http);
+    node.wait_for("ready", Duration::from_secs(60), Ready(true))
+        .await;
+
+    let texts: Vec<String> = example_texts().into_iter().take(20).collect();
+    let mut ids = Vec::new();
+    for text in &texts {
+        ids.push(chain.apply(text).await);
+    }
+    node.wait_fulfilled(&ids, Duration::from_secs(180)).await;
+    let expected = expected_terms(&texts);
+    for ((id, text), terms) in ids.iter().zip(&texts).zip(&expected) {
+        chain
+            .assert_fulfilled_once(*id, text.as_bytes(), terms)
+            .await;
+    }
+    assert_eq!(
+        chain.transmitter_nonce().await,
+        20,
+        "one transaction per request"
+    );
+
+    let (status, metrics) = node.get("/metrics").await.unwrap();
+    assert_eq!(status, 200);
+    for line in [
+        "loan_oracle_requests{state=\"fulfilled\"} 20",
+        "loan_oracle_tx_attempts_total{kind=\"first\"} 20",
+        "loan_oracle_extraction_seconds_count",
+        "loan_oracle_batch_size_bucket",
+        "loan_oracle_wallet_balance_wei",
+        "loan_oracle_cursor_lag_blocks",
+        "loan_oracle_gas_used_total",
+    ] {
+        assert!(metrics.contains(line), "/metrics lacks {line}:\n{metrics}");
+    }
+    assert_eq!(node.get("/healthz").await.unwrap().0, 200);
+    assert_eq!(node.get("/requests/999").await.unwrap().0, 404);
+    assert_eq!(node.get("/requests/nope").await.unwrap().0, 400);
+
+    // SIGTERM: a clean stop with exit status 0.
+    let status = node.terminate();
+    assert!(status.success(), "exit status {status}");
+    assert!(node.log_text().contains("node stopped"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_mid_batch_resumes_without_double_posting() {
+    let chain = Chain::new().await;
+    let http = free_port();
+    let config = chain.config(&chain.anvil.endpoint(), http, "confirmations = 0", "");
+    let texts: Vec<String> = example_texts().into_iter().skip(20).take(10).collect();
+    let mut node = Node::start(&config, http);
+    node.wait_for("ready", Duration::from_secs(60), Ready(true))
+        .await;
+    let mut ids = Vec::new();
+    for text in &texts {
+        ids.push(chain.apply(text).await);
+    }
+    // Requests are stored and their batch is with the model: kill without warning.
+    node.wait_for("a request seen", Duration::from_secs(30), AnySeen)
+        .await;
+    node.kill();
+    let fulfilled_before = {
+        let mut n = 0;
+        for id in &ids {
+            n += chain.attestations(*id).await.len();
+        }
+        n
+    };
+    assert!(
+        fulfilled_before < ids.len(),
+        "killed after all were fulfilled"
+    );
+
+    let mut node = Node::start(&config, http);
+    node.wait_fulfilled(&ids, Duration::from_secs(180)).await;
+    let expected = expected_terms(&texts);
+    for ((id, text), terms) in ids.iter().zip(&texts).zip(&expected) {
+        chain
+            .assert_fulfilled_once(*id, text.as_bytes(), terms)
+            .await;
+    }
+    let sent = chain.transmitter_nonce().await;
+    assert_eq!(
+        sent,
+        ids.len() as u64,
+        "no wasted or duplicate transactions"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_made_while_down_are_fulfilled_after_start() {
+    let chain = Chain::new().await;
+    let http = free_port();
+    // Small log ranges, so catching up takes several reads.
+    let config = chain.config(
+        &chain.anvil.endpoint(),
+        http,
+        "confirmations = 1\nmax_block_range = 2",
+        "",
+    );
+    let texts: Vec<String> = example_texts().into_iter().skip(30).take(5).collect();
+
+    // Start once (places the cursor), stop cleanly, then lend while it is down.
+    let mut node = Node::start(&config, http);
+    node.wait_for("ready", Duration::from_secs(60), Ready(true))
+        .await;
+    assert!(node.terminate().success());
+    let mut ids = Vec::new();
+    for text in &texts {
+        ids.push(chain.apply(text).await);
+    }
+    chain.owner.anvil_mine(Some(6), None).await.unwrap();
+    for id in &ids {
+        assert!(chain.attestations(*id).await.is_empty());
+    }
+
+    let mut node = Node::start(&config, http);
+    node.wait_fulfilled(&ids, Duration::from_secs(180)).await;
+    let expected = expected_terms(&texts);
+    for ((id, text), terms) in ids.iter().zip(&texts).zip(&expected) {
+        chain
+            .assert_fulfilled_once(*id, text.as_bytes(), terms)
+            .await;
+    }
+    assert!(
+        node.log_text().contains("catching up"),
+        "{}",
+        tail(&node.log_text())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reorged_request_is_not_attested_and_its_replacement_is() {
+    let chain = Chain::new().await;
+    let http = free_port();
+    let config = chain.config(&chain.anvil.endpoint(), http, "confirmations = 3", "");
+    let mut node = Node::start(&config, http);
+    node.wait_for("ready", Duration::from_secs(60), Ready(true))
+        .await;
+
+    let texts = example_texts();
+    let (orphan, kept) = (&texts[0], &texts[1]);
+    // Request 1 with the first text is mined, then a reorg of depth 1 replaces its block with
+    // one holding request 1 with the other text, before the 3 confirmations.
+    let id = chain.apply(orphan).await;
+    let desk = LoanDesk::new(chain.desk, &chain.owner);
+    let call = LoanDesk::applyForLoanCall {
+        text: Bytes::from(kept.as_bytes().to_vec()),
+    };
+    let owner = common::dev_signer(&chain.anvil, 0).address();
+    let replacement = TransactionRequest::default()
+        .from(owner)
+        .to(*desk.address())
+        .input(call.abi_encode().into())
+        .gas_limit(1_000_000);
+    chain
+        .owner
+        .anvil_reorg(ReorgOptions {
+            depth: 1,
+            tx_block_pairs: vec![(TransactionData::JSON(replacement), 0)],
+        })
+        .await
+        .unwrap();
+    let hub = OracleHub::new(chain.hub, &chain.owner);
+    let onchain = hub.requests(id).call().await.unwrap();
+    assert_eq!(
+        onchain.textHash,
+        alloy::primitives::keccak256(kept.as_bytes()),
+        "the reorg put the other text under the same id"
+    );
+    chain.owner.anvil_mine(Some(4), None).await.unwrap();
+
+    node.wait_fulfilled(&[id], Duration::from_secs(120)).await;
+    let expected = expected_terms(std::slice::from_ref(kept));
+    chain
+        .assert_fulfilled_once(id, kept.as_bytes(), &expected[0])
+        .await;
+    let record = node.record(id).await.unwrap();
+    let stored_text: Bytes = serde_json::from_value(record["text"].clone()).unwrap();
+    assert_eq!(
+        stored_text.as_ref(),
+        kept.as_bytes(),
+        "the node read only the kept text"
+    );
+    assert_eq!(chain.transmitter_nonce().await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stuck_transaction_is_replaced_with_higher_fees() {
+    let chain = Chain::new().await;
+    let http = free_port();
+    let config = chain.config(
+        &chain.anvil.endpoint(),
+        http,
+        "confirmations = 0",
+        "[submitter]\nreplace_after_secs = 2\nreplace_after_blocks = 2\n",
+    );
+    let mut node = Node::start(&config, http);
+    node.wait_for("ready", Duration::from_secs(60), Ready(true))
+        .await;
+
+    chain.owner.anvil_set_auto_mine(false).await.unwrap();
+    let text = example_texts()[2].clone();
+    let desk = LoanDesk::new(chain.desk, &chain.owner);
+    let pending = desk
+        .applyForLoan(Bytes::from(text.as_bytes().to_vec()))
+        .send()
+        .await
+        .unwrap();
+    chain.owner.anvil_mine(Some(1), None).await.unwrap();
+    let receipt = confirm(pending, "applyForLoan").await.unwrap();
+    let id = receipt
+        .decoded_log::<OracleHub::TermsRequested>()
+        .unwrap()
+        .requestId;
+
+    // No blocks: the fulfilment waits in the pool until the node replaces it.
+    node.wait_for(
+        "a replacement",
+        Duration::from_secs(90),
+        AttemptsAtLeast(id, 2),
+    )
+    .await;
+    chain.owner.anvil_set_auto_mine(true).await.unwrap();
+    chain.owner.anvil_mine(Some(1), None).await.unwrap();
+    node.wait_for(
+        "fulfilled",
+        Duration::from_secs(60),
+        StateIs(id, "fulfilled"),
+    )
+    .await;
+
+    let record = node.record(id).await.unwrap();
+    let attempts = record["attempts"].as_array().unwrap();
+    let fee = |a: &Value, key: &str| a[key].as_u64().unwrap() as u128;
+    for pair in attempts.windows(2) {
+        assert_eq!(
+            pair[0]["nonce"], pair[1]["nonce"],
+            "a replacement keeps the nonce"
+        );
+        for key in ["max_fee_per_gas", "max_priority_fee_per_gas"] {
+            assert!(
+                fee(&pair[1], key) * 1000 >= fee(&pair[0], key) * 1125,
+                "{key} raised by less than 12.5 %: {attempts:?}"
+            );
+        }
+    }
+    let mined: B256 = serde_json::from_value(record["fulfilled_tx"].clone()).unwrap();
+    let first: B256 = serde_json::from_value(attempts[0]["tx_hash"].clone()).unwrap();
+    assert_ne!(mined, first, "the replacement was mined, not the first");
+    let expected = expected_terms(std::slice::from_ref(&text));
+    chain
+        .assert_fulfilled_once(id, text.as_bytes(), &expected[0])
+        .await;
+    assert_eq!(chain.transmitter_nonce().await, 1);
+}
+
+/// A TCP proxy in front of anvil that can be cut and restored.
+struct Proxy {
+    address: SocketAddr,
+    upstream: SocketAddr,
+    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl Proxy {
+    async fn start(upstream: SocketAddr) -> Arc<Self> {
+        let proxy = Arc::new(Self {
+            address: free_port(),
+            upstream,
+            task: Mutex::new(None),
+        });
+        proxy.restore().await;
+        proxy
+    }
+
+    async fn restore(&self) {
+        let listener = tokio::net::TcpListener::bind(self.address).await.unwrap();
+        let upstream = self.upstream;
+        let task = tokio::spawn(async move {
+            let mut connections = tokio::task::JoinSet::new();
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                connections.spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+            }
+        });
+        *self.task.lock().unwrap() = Some(task);
+    }
+
+    /// Closes the listener and every connection.
+    fn cut(&self) {
+        if let Some(task) = self.task.lock().unwrap().take() {
+            task.abort();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_rpc_is_retried_and_the_node_recovers() {
+    let chain = Chain::new().await;
+    let upstream: SocketAddr = format!("127.0.0.1:{}", chain.anvil.port()).parse().unwrap();
+    let proxy = Proxy::start(upstream).await;
+    let http = free_port();
+    let config = chain.config(
+        &format!("http://{}", proxy.address),
+        http,
+        "confirmations = 0",
+        "",
+    );
+    let mut node = Node::start(&config, http);
+    node.wait_for("ready", Duration::from_secs(60), Ready(true))
+        .await;
+
+    proxy.cut();
+    let cut_at = Instant::now();
+    let texts: Vec<String> = example_texts().into_iter().skip(5).take(2).collect();
+    let mut ids = Vec::new();
+    for text in &texts {
+        ids.push(chain.apply(text).await);
+    }
+    node.wait_for("not ready", Duration::from_secs(20), Ready(false))
+        .await;
+    let (_, why) = node.get("/readyz").await.unwrap();
+    assert!(why.contains("rpc unreachable"), "{why}");
+    while cut_at.elapsed() < Duration::from_secs(20) {
+        node.assert_alive();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    for id in &ids {
+        assert!(chain.attestations(*id).await.is_empty());
+    }
+    proxy.restore().await;
+
+    node.wait_fulfilled(&ids, Duration::from_secs(120)).await;
+    node.wait_for("ready again", Duration::from_secs(30), Ready(true))
+        .await;
+    let expected = expected_terms(&texts);
+    for ((id, text), terms) in ids.iter().zip(&texts).zip(&expected) {
+        chain
+            .assert_fulfilled_once(*id, text.as_bytes(), terms)
+            .await;
+    }
+    let (_, metrics) = node.get("/metrics").await.unwrap();
+    let errors: u64 = metrics
+        .lines()
+        .filter(|l| l.starts_with("loan_oracle_rpc_errors_total"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum();
+    assert!(errors >= 3, "retries were not counted:\n{metrics}");
+    let retries = node.log_text().matches("watcher:").count();
+    assert!(retries >= 3, "the watcher did not retry: {retries}");
+}
