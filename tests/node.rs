@@ -575,6 +575,13 @@ async fn a_reorged_request_is_not_attested_and_its_replacement_is() {
     // Request 1 with the first text is mined, then a reorg of depth 1 replaces its block with
     // one holding request 1 with the other text, before the 3 confirmations.
     let id = chain.apply(orphan).await;
+    // Time enough for a node that ignored confirmations to read, sign and post it.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        node.get(&format!("/requests/{id}")).await.unwrap().0,
+        404,
+        "the node took a request with fewer than 3 confirmations"
+    );
     let desk = LoanDesk::new(chain.desk, &chain.owner);
     let call = LoanDesk::applyForLoanCall {
         text: Bytes::from(kept.as_bytes().to_vec()),

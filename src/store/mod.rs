@@ -69,6 +69,9 @@ pub struct Attempt {
     /// When it was sent, in Unix seconds.
     #[serde(default)]
     pub sent_at_secs: u64,
+    /// Its gas limit (a replacement keeps it).
+    #[serde(default)]
+    pub gas_limit: u64,
     /// The signed transaction, kept so it can be sent again after a restart or a lost send.
     #[serde(default)]
     pub raw: Bytes,
@@ -470,6 +473,7 @@ mod tests {
                 max_priority_fee_per_gas: 1,
                 sent_at_block: 13,
                 sent_at_secs: 0,
+                gas_limit: 300_000,
                 raw: Bytes::new(),
             };
             store.record_attempt(U256::from(1), attempt).unwrap();

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::consensus::TxEnvelope;
+use alloy::eips::BlockId;
 use alloy::eips::eip2718::Encodable2718;
 use alloy::network::{EthereumWallet, NetworkTransactionBuilder, TransactionBuilder};
 use alloy::primitives::{Address, B256, Bytes};
@@ -143,7 +144,7 @@ impl Submitter {
         if self.checked(record).await? {
             let fees = self.fees().await?;
             let nonce = self.store.next_nonce()?.unwrap_or(0);
-            self.send(record, nonce, fees, head, "first").await?;
+            self.send(record, nonce, fees, None, head, "first").await?;
         }
         Ok(())
     }
@@ -346,10 +347,14 @@ impl Submitter {
             priority,
             "replacing a stalled transaction"
         );
+        let fees = (max_fee, priority.min(max_fee));
+        // The same call with the same gas: an estimate now would run against a pending state
+        // that already holds the stalled transaction, and revert.
         self.send(
             record,
             last.nonce,
-            (max_fee, priority.min(max_fee)),
+            fees,
+            Some(last.gas_limit),
             head,
             "replacement",
         )
@@ -362,6 +367,7 @@ impl Submitter {
         record: &RequestRecord,
         nonce: u64,
         (max_fee, priority): (u128, u128),
+        gas_limit: Option<u64>,
         head: u64,
         kind: &'static str,
     ) -> anyhow::Result<()> {
@@ -370,13 +376,20 @@ impl Submitter {
             .with_from(self.transmitter)
             .with_to(self.settings.hub)
             .with_input(input);
-        let estimate = self
-            .rpc(
-                "eth_estimateGas",
-                self.provider.estimate_gas(request.clone()),
-            )
-            .await?;
-        let gas_limit = estimate + estimate * self.settings.gas_headroom_percent / 100;
+        let gas_limit = match gas_limit {
+            Some(limit) => limit,
+            None => {
+                let estimate = self
+                    .rpc(
+                        "eth_estimateGas",
+                        self.provider
+                            .estimate_gas(request.clone())
+                            .block(BlockId::latest()),
+                    )
+                    .await?;
+                estimate + estimate * self.settings.gas_headroom_percent / 100
+            }
+        };
         let envelope: TxEnvelope = request
             .with_chain_id(self.settings.chain_id)
             .with_nonce(nonce)
@@ -394,6 +407,7 @@ impl Submitter {
             max_priority_fee_per_gas: priority,
             sent_at_block: head,
             sent_at_secs: now_ms() / 1000,
+            gas_limit,
             raw: raw.clone(),
         };
         self.store.record_attempt(record.id, attempt.clone())?;
