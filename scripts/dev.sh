@@ -114,10 +114,11 @@ node -e '
     const name = f.replace(/\.json$/, "");
     return { name, id: JSON.parse(fs.readFileSync(`${dev}/submitted/${f}`, "utf8")).request_id };
   }).sort((a, b) => Number(a.id) - Number(b.id));
-  const decisions = ["pending", "approved", "rejected", "callback failed"];
+  const decisions = ["none", "pending", "approved", "rejected"];
+  const reasons = ["", "incomplete", "high risk", "currency not lent", "over limit"];
   const pad = (v, n) => String(v ?? "-").padEnd(n);
   console.log([pad("req", 4), pad("example", 8), pad("status", 11), pad("amount", 12), pad("cur", 5),
-    pad("apr %", 7), pad("days", 6), pad("tier", 7), pad("desk", 9), "matches labels"].join(" "));
+    pad("apr %", 7), pad("days", 6), pad("tier", 7), pad("LoanDesk", 24), "matches labels"].join(" "));
   let matched = 0;
   const deadline = Date.now() + 300000;
   while (pending.length && Date.now() < deadline) {
@@ -130,9 +131,10 @@ node -e '
       const fields = ["status", "amount", "currency", "apr_percent", "term_days", "risk_tier"];
       const wrong = fields.filter((f) => String(t[f] ?? null) !== String(want[f] ?? null));
       if (!wrong.length) matched++;
-      const app = execFileSync("cast", ["call", "--rpc-url", rpc, desk, "applications(uint256)(address,uint8,string)", id]).toString().split("\n");
+      const app = execFileSync("cast", ["call", "--rpc-url", rpc, desk, "applications(uint256)(address,uint8,uint8)", id]).toString().split("\n");
+      const decision = decisions[Number(app[1])] + (Number(app[2]) ? `: ${reasons[Number(app[2])]}` : "");
       console.log([pad(id, 4), pad(name, 8), pad(t.status, 11), pad(t.amount, 12), pad(t.currency, 5),
-        pad(t.apr_percent, 7), pad(t.term_days, 6), pad(t.risk_tier, 7), pad(decisions[Number(app[1])], 9),
+        pad(t.apr_percent, 7), pad(t.term_days, 6), pad(t.risk_tier, 7), pad(decision, 24),
         wrong.length ? `no (${wrong.join(", ")})` : "yes"].join(" "));
       pending.splice(i--, 1);
     }
