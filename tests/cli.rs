@@ -147,3 +147,92 @@ async fn deploy_and_register_through_the_cli() {
         stderr(&over)
     );
 }
+
+#[tokio::test]
+async fn submit_and_status_as_a_lender_would() {
+    let anvil = common::spawn_anvil();
+    let dir = tempfile::tempdir().unwrap();
+    let owner_key = dir.path().join("owner.key");
+    write_secret(
+        &owner_key,
+        &hex::encode(common::dev_signer(&anvil, 0).to_bytes()),
+    )
+    .unwrap();
+    let config = dir.path().join("node.toml");
+    let deployed = deploy(&anvil.endpoint(), &owner_key, &config);
+    assert!(deployed.status.success(), "{}", stderr(&deployed));
+    let config = path_str(&config);
+    let key = path_str(&owner_key);
+
+    let text_file = dir.path().join("loan.txt");
+    std::fs::write(&text_file, "Borrow USD 5,000 at 9% APR for 60 days.").unwrap();
+    let first = loan_oracle(&[
+        "submit",
+        "--config",
+        config,
+        "--private-key-file",
+        key,
+        "--text-file",
+        path_str(&text_file),
+    ]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let printed: serde_json::Value = serde_json::from_str(&stdout(&first)).unwrap();
+    assert_eq!(printed["request_id"], "1");
+    let second = loan_oracle(&[
+        "submit",
+        "--config",
+        config,
+        "--private-key-file",
+        key,
+        "--text",
+        "Lend me 5 ETH.",
+    ]);
+    let printed: serde_json::Value = serde_json::from_str(&stdout(&second)).unwrap();
+    assert_eq!(printed["request_id"], "2");
+
+    // No node runs: the request is pending on the hub, with the text's hash and no terms yet.
+    let status = loan_oracle(&["status", "--config", config, "2"]);
+    assert!(status.status.success(), "{}", stderr(&status));
+    let status: serde_json::Value = serde_json::from_str(&stdout(&status)).unwrap();
+    assert_eq!(status["state"], "pending");
+    assert_eq!(
+        status["text_hash"],
+        alloy::primitives::keccak256("Lend me 5 ETH.").to_string()
+    );
+    assert!(status.get("attestation").is_none());
+
+    let unknown = loan_oracle(&["status", "--config", config, "7"]);
+    assert!(!unknown.status.success());
+    assert!(
+        stderr(&unknown).contains("not known"),
+        "{}",
+        stderr(&unknown)
+    );
+    let neither = loan_oracle(&["submit", "--config", config, "--private-key-file", key]);
+    assert!(!neither.status.success());
+
+    // `run` says which key is missing.
+    let run = Command::new(env!("CARGO_BIN_EXE_loan-oracle"))
+        .args(["run", "--config", config])
+        .env_remove("LOAN_ORACLE_TRANSMITTER_KEY")
+        .output()
+        .unwrap();
+    assert!(!run.status.success());
+    assert!(
+        stderr(&run).contains("keys.node_key_file"),
+        "{}",
+        stderr(&run)
+    );
+    let node_key = dir.path().join("node.key");
+    loan_oracle(&["keys", "new", "--out", path_str(&node_key)]);
+    let run = Command::new(env!("CARGO_BIN_EXE_loan-oracle"))
+        .args(["run", "--config", config, "--node-key", path_str(&node_key)])
+        .env_remove("LOAN_ORACLE_TRANSMITTER_KEY")
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&run).contains("LOAN_ORACLE_TRANSMITTER_KEY"),
+        "{}",
+        stderr(&run)
+    );
+}

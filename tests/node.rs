@@ -132,9 +132,13 @@ listen = "{http}"
 
     /// Applies for a loan through the desk; returns the request id.
     async fn apply(&self, text: &str) -> U256 {
+        self.apply_bytes(text.as_bytes()).await
+    }
+
+    async fn apply_bytes(&self, text: &[u8]) -> U256 {
         let desk = LoanDesk::new(self.desk, &self.owner);
         let sent = desk
-            .applyForLoan(Bytes::from(text.as_bytes().to_vec()))
+            .applyForLoan(Bytes::from(text.to_vec()))
             .send()
             .await
             .unwrap();
@@ -438,24 +442,36 @@ async fn twenty_requests_end_to_end() {
     for text in &texts {
         ids.push(chain.apply(text).await);
     }
+    // Bytes that are not UTF-8 are attested too, as not a loan, with the reason kept.
+    let garbled: &[u8] = b"Loan of USD 5,000 \xff\xfe at 9%";
+    let garbled_id = chain.apply_bytes(garbled).await;
     node.wait_fulfilled(&ids, Duration::from_secs(180)).await;
+    node.wait_fulfilled(&[garbled_id], Duration::from_secs(30))
+        .await;
     let expected = expected_terms(&texts);
     for ((id, text), terms) in ids.iter().zip(&texts).zip(&expected) {
         chain
             .assert_fulfilled_once(*id, text.as_bytes(), terms)
             .await;
     }
+    let not_a_loan = loan_oracle::extract::Extraction::not_a_loan().to_terms();
+    chain
+        .assert_fulfilled_once(garbled_id, garbled, &not_a_loan)
+        .await;
+    let record = node.record(garbled_id).await.unwrap();
+    let note = record["result"]["note"].as_str().unwrap_or_default();
+    assert!(note.contains("not valid UTF-8"), "{record}");
     assert_eq!(
         chain.transmitter_nonce().await,
-        20,
+        21,
         "one transaction per request"
     );
 
     let (status, metrics) = node.get("/metrics").await.unwrap();
     assert_eq!(status, 200);
     for line in [
-        "loan_oracle_requests{state=\"fulfilled\"} 20",
-        "loan_oracle_tx_attempts_total{kind=\"first\"} 20",
+        "loan_oracle_requests{state=\"fulfilled\"} 21",
+        "loan_oracle_tx_attempts_total{kind=\"first\"} 21",
         "loan_oracle_extraction_seconds_count",
         "loan_oracle_batch_size_bucket",
         "loan_oracle_wallet_balance_wei",

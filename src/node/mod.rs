@@ -16,7 +16,7 @@ use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::{Eip712Domain, SolValue};
 use anyhow::Context;
 use ed25519_dalek::SigningKey;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Notify, mpsc, watch};
 
 use crate::attestation::{self, domain};
 use crate::chain::watcher::{Poll, WatchSettings, Watcher};
@@ -123,11 +123,14 @@ pub async fn run(
     );
 
     let poll = Duration::from_millis(config.chain.poll_interval_ms);
+    // The signer wakes the submitter, so a signed attestation does not wait for a poll.
+    let signed = Arc::new(Notify::new());
     let signer = Signer {
         store: store.clone(),
         key: keys.node_key,
         domain,
         model_id,
+        signed: signed.clone(),
     };
     let tasks = (
         tokio::spawn(watch_loop(watcher, poll, metrics.clone(), shutdown.clone())),
@@ -138,7 +141,7 @@ pub async fn run(
             signer,
             shutdown.clone(),
         )),
-        tokio::spawn(submit_loop(submitter, poll, shutdown.clone())),
+        tokio::spawn(submit_loop(submitter, poll, signed, shutdown.clone())),
     );
     let (watched, extracted, submitted) = tokio::join!(tasks.0, tasks.1, tasks.2);
     watched.context("watcher task")?;
@@ -285,6 +288,7 @@ struct Signer {
     key: SigningKey,
     domain: Eip712Domain,
     model_id: B256,
+    signed: Arc<Notify>,
 }
 
 impl Signer {
@@ -331,12 +335,18 @@ impl Signer {
             r.signature = Some(Bytes::from(signature.to_vec()));
         })?;
         tracing::info!(%id, %digest, "signed");
+        self.signed.notify_one();
         Ok(())
     }
 }
 
 /// Posts signed attestations until shutdown; failing calls are retried with backoff.
-async fn submit_loop(submitter: Submitter, poll: Duration, mut shutdown: watch::Receiver<bool>) {
+async fn submit_loop(
+    submitter: Submitter,
+    poll: Duration,
+    signed: Arc<Notify>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut backoff = Backoff::new(poll);
     loop {
         match submitter.reconcile_nonce().await {
@@ -354,15 +364,16 @@ async fn submit_loop(submitter: Submitter, poll: Duration, mut shutdown: watch::
         let pause = match submitter.tick().await {
             Ok(()) => {
                 backoff.reset();
-                poll.min(Duration::from_millis(250))
+                poll
             }
             Err(error) => {
                 tracing::warn!("submitter: {error:#}");
                 backoff.next()
             }
         };
-        if stopped(&mut shutdown, pause).await {
-            return;
+        tokio::select! {
+            _ = signed.notified() => {}
+            stop = stopped(&mut shutdown, pause) => if stop { return },
         }
     }
 }

@@ -253,8 +253,14 @@ impl Submitter {
         if known.is_none() {
             tracing::info!(id = %record.id, tx = %last.tx_hash, "the RPC node lost the transaction; sending it again");
             self.metrics.tx_sent("resend");
-            if let Err(error) = self.provider.send_raw_transaction(&last.raw).await {
-                tracing::warn!(id = %record.id, "resend failed: {error}");
+            if let Err(error) = self
+                .rpc(
+                    "eth_sendRawTransaction",
+                    self.provider.send_raw_transaction(&last.raw),
+                )
+                .await
+            {
+                tracing::warn!(id = %record.id, "resend failed: {error:#}");
             }
             return Ok(());
         }
