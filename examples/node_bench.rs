@@ -2,11 +2,13 @@
 //! offered rate, the sustained rate of a burst, and the node's memory.
 //!
 //! Run: `scripts/setup.sh && cargo build && cargo run --example node_bench [-- RATE SECONDS BURST]`
-//! (defaults: 2 requests/s for 30 s, then a burst of 80). The node is the `loan-oracle` binary
+//! (defaults: 2 requests/s for 30 s, then a burst of 160 from 24 lenders). The node is the `loan-oracle` binary
 //! beside this example in the target directory, with the shipped model on the CPU.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use alloy::node_bindings::Anvil;
@@ -18,17 +20,18 @@ use loan_oracle::chain::signing_provider;
 use loan_oracle::contracts::{DeploySettings, LoanDesk, OracleHub, deploy, register_node};
 use loan_oracle::keys::{node_key_id, write_secret};
 
-const LENDERS: usize = 8;
+const LENDERS: usize = 24;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let rate: f64 = args.first().map_or(Ok(2.0), |a| a.parse())?;
     let seconds: u64 = args.get(1).map_or(Ok(30), |a| a.parse())?;
-    let burst: usize = args.get(2).map_or(Ok(80), |a| a.parse())?;
+    let burst: usize = args.get(2).map_or(Ok(160), |a| a.parse())?;
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let anvil = Anvil::at(root.join(".tools/bin/anvil"))
         .block_time(1)
+        .args(["--accounts", "30"])
         .try_spawn()?;
     let signer = |i: usize| PrivateKeySigner::from(anvil.keys()[i].clone());
     let owner = signing_provider(&anvil.endpoint(), signer(0))?;
@@ -84,13 +87,13 @@ async fn main() -> anyhow::Result<()> {
     let lenders: Vec<DynProvider> = (2..2 + LENDERS)
         .map(|i| signing_provider(&anvil.endpoint(), signer(i)))
         .collect::<anyhow::Result<_>>()?;
-    let hub = OracleHub::new(deployment.hub, owner.clone());
+    let fulfilled = watch_fulfilled(OracleHub::new(deployment.hub, owner.clone()));
 
     // A steady offered rate: latency per request.
     let count = (rate * seconds as f64).round() as usize;
     let interval = Duration::from_secs_f64(1.0 / rate);
     let sent = submit(&lenders, deployment.desk, &texts, count, Some(interval)).await?;
-    let done = wait_fulfilled(&hub, &sent).await?;
+    let done = wait_fulfilled(&fulfilled, &sent).await?;
     let mut latencies: Vec<f64> = sent
         .iter()
         .zip(&done)
@@ -108,7 +111,7 @@ async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     let sent = submit(&lenders, deployment.desk, &texts, burst, None).await?;
     let submitted = started.elapsed().as_secs_f64();
-    let done = wait_fulfilled(&hub, &sent).await?;
+    let done = wait_fulfilled(&fulfilled, &sent).await?;
     let last = done.iter().max().copied().unwrap_or(started);
     let total = last.duration_since(started).as_secs_f64();
     println!(
@@ -170,23 +173,50 @@ async fn submit(
     Ok(sent)
 }
 
-/// Polls the hub until every request is fulfilled; the time each was first seen fulfilled.
+/// When each request was first seen fulfilled, polled every 100 ms while requests are sent.
+type Fulfilled = Arc<Mutex<HashMap<U256, Instant>>>;
+
+fn watch_fulfilled(hub: OracleHub::OracleHubInstance<DynProvider>) -> Fulfilled {
+    let seen: Fulfilled = Arc::default();
+    let out = seen.clone();
+    tokio::spawn(async move {
+        loop {
+            if let Ok(next) = hub.nextRequestId().call().await {
+                let mut id = U256::from(1);
+                while id < next {
+                    let known = seen.lock().unwrap().contains_key(&id);
+                    if !known
+                        && let Ok(request) = hub.requests(id).call().await
+                        && request.state == 2
+                    {
+                        seen.lock().unwrap().insert(id, Instant::now());
+                    }
+                    id += U256::from(1);
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+    out
+}
+
+/// Waits until every sent request is fulfilled; the time each was first seen fulfilled.
 async fn wait_fulfilled(
-    hub: &OracleHub::OracleHubInstance<DynProvider>,
+    fulfilled: &Fulfilled,
     sent: &[(U256, Instant)],
 ) -> anyhow::Result<Vec<Instant>> {
-    let mut done: Vec<Option<Instant>> = vec![None; sent.len()];
     let deadline = Instant::now() + Duration::from_secs(600);
-    while done.iter().any(Option::is_none) {
-        anyhow::ensure!(Instant::now() < deadline, "not all fulfilled in 10 minutes");
-        for (i, (id, _)) in sent.iter().enumerate() {
-            if done[i].is_none() && hub.requests(*id).call().await?.state == 2 {
-                done[i] = Some(Instant::now());
-            }
+    loop {
+        let done: Vec<Option<Instant>> = {
+            let map = fulfilled.lock().unwrap();
+            sent.iter().map(|(id, _)| map.get(id).copied()).collect()
+        };
+        if done.iter().all(Option::is_some) {
+            return Ok(done.into_iter().flatten().collect());
         }
+        anyhow::ensure!(Instant::now() < deadline, "not all fulfilled in 10 minutes");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    Ok(done.into_iter().flatten().collect())
 }
 
 fn percentile(sorted: &[f64], q: f64) -> f64 {

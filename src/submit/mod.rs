@@ -238,18 +238,27 @@ impl Submitter {
         let Some(last) = record.last_attempt() else {
             return Ok(());
         };
-        if mined_nonce > last.nonce {
-            // The nonce went to a transaction the store does not hold (another tool using the
-            // key): this request needs a new one, after a fresh check of the hub.
-            tracing::warn!(id = %record.id, nonce = last.nonce, "nonce used elsewhere; sending anew");
-            return self.send_first(record, head).await;
-        }
         let known = self
             .rpc(
                 "eth_getTransactionByHash",
                 self.provider.get_transaction_by_hash(last.tx_hash),
             )
             .await?;
+        if let Some(tx) = &known
+            && tx.block_number.is_some()
+        {
+            // Mined a moment ago: its receipt comes on the next pass.
+            return Ok(());
+        }
+        if mined_nonce > last.nonce {
+            if known.is_some() {
+                return Ok(());
+            }
+            // The nonce went to a transaction the store does not hold (another tool using the
+            // key): this request needs a new one, after a fresh check of the hub.
+            tracing::warn!(id = %record.id, nonce = last.nonce, "nonce used elsewhere; sending anew");
+            return self.send_first(record, head).await;
+        }
         if known.is_none() {
             tracing::info!(id = %record.id, tx = %last.tx_hash, "the RPC node lost the transaction; sending it again");
             self.metrics.tx_sent("resend");
