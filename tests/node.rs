@@ -373,6 +373,17 @@ impl AsyncCheck for AttemptsAtLeast {
     }
 }
 
+struct CursorAt(u64);
+
+impl AsyncCheck for CursorAt {
+    async fn check(&mut self, node: &Node) -> bool {
+        let line = format!("loan_oracle_cursor_block {}", self.0);
+        node.get("/metrics")
+            .await
+            .is_some_and(|(_, body)| body.lines().any(|l| l == line))
+    }
+}
+
 struct AnySeen;
 
 impl AsyncCheck for AnySeen {
@@ -638,6 +649,58 @@ async fn a_reorged_request_is_not_attested_and_its_replacement_is() {
         "the node read only the kept text"
     );
     assert_eq!(chain.transmitter_nonce().await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reorg_below_the_cursor_is_found_by_block_hash() {
+    let chain = Chain::new().await;
+    let http = free_port();
+    let config = chain.config(&chain.anvil.endpoint(), http, "confirmations = 0", "");
+    let mut node = Node::start(&config, http);
+    node.wait_for("ready", Duration::from_secs(60), Ready(true))
+        .await;
+    chain.owner.anvil_mine(Some(3), None).await.unwrap();
+    let head = chain.owner.get_block_number().await.unwrap();
+    node.wait_for(
+        "cursor at the head",
+        Duration::from_secs(30),
+        CursorAt(head),
+    )
+    .await;
+
+    // Replace the last two blocks (already read, empty) with two holding a request: the head
+    // number stays, so only the changed hash at the cursor tells the node to read them again.
+    let text = example_texts()[3].clone();
+    let call = LoanDesk::applyForLoanCall {
+        text: Bytes::from(text.as_bytes().to_vec()),
+    };
+    let request = TransactionRequest::default()
+        .from(common::dev_signer(&chain.anvil, 0).address())
+        .to(chain.desk)
+        .input(call.abi_encode().into())
+        .gas_limit(1_000_000);
+    chain
+        .owner
+        .anvil_reorg(ReorgOptions {
+            depth: 2,
+            tx_block_pairs: vec![(TransactionData::JSON(request), 0)],
+        })
+        .await
+        .unwrap();
+    assert_eq!(chain.owner.get_block_number().await.unwrap(), head);
+    let id = U256::from(1);
+    node.wait_fulfilled(&[id], Duration::from_secs(60)).await;
+    let expected = expected_terms(std::slice::from_ref(&text));
+    chain
+        .assert_fulfilled_once(id, text.as_bytes(), &expected[0])
+        .await;
+    let (_, metrics) = node.get("/metrics").await.unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("loan_oracle_reorgs_total ") && !l.ends_with(" 0")),
+        "{metrics}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

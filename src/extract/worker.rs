@@ -6,7 +6,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use alloy::primitives::{Bytes, U256};
+use alloy::primitives::{B256, Bytes, U256, keccak256};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::extract::{Extraction, Status};
@@ -20,10 +20,23 @@ pub struct Job {
     pub text: Bytes,
 }
 
+impl Job {
+    fn outcome(&self, extraction: Extraction, note: Option<String>) -> Outcome {
+        Outcome {
+            id: self.id,
+            text_hash: keccak256(&self.text),
+            extraction,
+            note,
+        }
+    }
+}
+
 /// What was read, and a note where the text could not be read as a loan text at all.
 #[derive(Debug, Clone)]
 pub struct Outcome {
     pub id: U256,
+    /// The hash of the text that was read (a reorg may have put another text under the id).
+    pub text_hash: B256,
     pub extraction: Extraction,
     pub note: Option<String>,
 }
@@ -131,11 +144,10 @@ pub fn read_batch(extractor: &Extractor, batch: &[Job]) -> Vec<Outcome> {
         match check_text(&job.text) {
             Ok(text) => readable.push((i, text)),
             Err(error) => {
-                outcomes[i] = Some(Outcome {
-                    id: job.id,
-                    extraction: Extraction::not_a_loan(),
-                    note: Some(format!("unreadable text: {error}")),
-                })
+                outcomes[i] = Some(job.outcome(
+                    Extraction::not_a_loan(),
+                    Some(format!("unreadable text: {error}")),
+                ))
             }
         }
     }
@@ -143,11 +155,7 @@ pub fn read_batch(extractor: &Extractor, batch: &[Job]) -> Vec<Outcome> {
     match extractor.extract(&texts) {
         Ok(extractions) => {
             for ((i, _), extraction) in readable.iter().zip(extractions) {
-                outcomes[*i] = Some(Outcome {
-                    id: batch[*i].id,
-                    extraction,
-                    note: None,
-                });
+                outcomes[*i] = Some(batch[*i].outcome(extraction, None));
             }
         }
         Err(error) => {
@@ -157,16 +165,11 @@ pub fn read_batch(extractor: &Extractor, batch: &[Job]) -> Vec<Outcome> {
             );
             for (i, text) in &readable {
                 outcomes[*i] = Some(match extractor.extract(&[text]) {
-                    Ok(mut one) if one.len() == 1 => Outcome {
-                        id: batch[*i].id,
-                        extraction: one.remove(0),
-                        note: None,
-                    },
-                    Ok(_) | Err(_) => Outcome {
-                        id: batch[*i].id,
-                        extraction: Extraction::unread(Status::Incomplete),
-                        note: Some("the model failed on this text".into()),
-                    },
+                    Ok(mut one) if one.len() == 1 => batch[*i].outcome(one.remove(0), None),
+                    Ok(_) | Err(_) => batch[*i].outcome(
+                        Extraction::unread(Status::Incomplete),
+                        Some("the model failed on this text".into()),
+                    ),
                 });
             }
         }

@@ -295,6 +295,18 @@ impl Signer {
     /// Stores what was read, then signs it.
     fn store_outcome(&self, outcome: Outcome) {
         let id = outcome.id;
+        // A reorg may have replaced the request while its old text was with the model.
+        match self.store.get(id) {
+            Ok(Some(r)) if r.state == State::Seen && r.text_hash == outcome.text_hash => {}
+            Ok(_) => {
+                tracing::info!(%id, "dropping a reading of a text the request no longer holds");
+                return;
+            }
+            Err(error) => {
+                tracing::error!(%id, "store: {error}");
+                return;
+            }
+        }
         let stored = self.store.transition(id, State::Extracted, |r| {
             let mut json = outcome.extraction.to_json(false);
             if let Some(note) = &outcome.note {
