@@ -555,4 +555,93 @@ mod tests {
             "a refused change writes nothing"
         );
     }
+
+    #[test]
+    fn a_reorged_reading_replaces_only_unsent_or_orphaned_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let cursor = Cursor {
+            block: 20,
+            hash: B256::ZERO,
+        };
+        store
+            .record_confirmed(&[record(1), record(2)], cursor)
+            .unwrap();
+        store
+            .transition(U256::from(2), State::Skipped, |r| {
+                r.reason = Some(format!("{ORPHANED}: gone"))
+            })
+            .unwrap();
+        let mut moved = record(1);
+        moved.block_hash = B256::repeat_byte(0xee);
+        moved.text = Bytes::from_static(b"another text");
+        let mut back = record(2);
+        back.block_hash = B256::repeat_byte(0xdd);
+        assert_eq!(
+            store
+                .record_confirmed(&[moved.clone(), back], cursor)
+                .unwrap(),
+            2
+        );
+        assert_eq!(store.get(U256::from(1)).unwrap().unwrap().text, moved.text);
+        let two = store.get(U256::from(2)).unwrap().unwrap();
+        assert_eq!(two.state, State::Seen, "an orphaned request is read again");
+
+        // Once a transaction is out, a new reading does not overwrite the record.
+        for state in [State::Extracted, State::Signed] {
+            store.transition(U256::from(1), state, |_| {}).unwrap();
+        }
+        store.record_attempt(U256::from(1), attempt(0, 1)).unwrap();
+        let mut again = record(1);
+        again.block_hash = B256::repeat_byte(0xcc);
+        assert_eq!(store.record_confirmed(&[again], cursor).unwrap(), 0);
+        assert_eq!(
+            store.get(U256::from(1)).unwrap().unwrap().state,
+            State::Submitted
+        );
+    }
+
+    #[test]
+    fn a_refused_transaction_gives_its_nonce_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let cursor = Cursor {
+            block: 20,
+            hash: B256::ZERO,
+        };
+        store.record_confirmed(&[record(1)], cursor).unwrap();
+        for state in [State::Extracted, State::Signed] {
+            store.transition(U256::from(1), state, |_| {}).unwrap();
+        }
+        store.set_next_nonce(7).unwrap();
+        store.record_attempt(U256::from(1), attempt(7, 1)).unwrap();
+        store.record_attempt(U256::from(1), attempt(7, 2)).unwrap();
+        assert_eq!(store.next_nonce().unwrap(), Some(8));
+
+        // A refused replacement leaves the nonce with the first transaction.
+        let record = store
+            .drop_attempt(U256::from(1), B256::repeat_byte(2))
+            .unwrap();
+        assert_eq!((record.state, record.attempts.len()), (State::Submitted, 1));
+        assert_eq!(store.next_nonce().unwrap(), Some(8));
+        // The only transaction refused: the request is signed again and the nonce free.
+        let record = store
+            .drop_attempt(U256::from(1), B256::repeat_byte(1))
+            .unwrap();
+        assert_eq!((record.state, record.attempts.len()), (State::Signed, 0));
+        assert_eq!(store.next_nonce().unwrap(), Some(7));
+    }
+
+    fn attempt(nonce: u64, tag: u8) -> Attempt {
+        Attempt {
+            nonce,
+            tx_hash: B256::repeat_byte(tag),
+            max_fee_per_gas: 10,
+            max_priority_fee_per_gas: 1,
+            sent_at_block: 1,
+            sent_at_secs: 0,
+            gas_limit: 100_000,
+            raw: Bytes::new(),
+        }
+    }
 }

@@ -337,23 +337,20 @@ impl Submitter {
         if !self.checked(record).await? {
             return Ok(());
         }
-        let bump = |fee: u128| {
-            (fee * self.settings.fee_bump_permille)
-                .div_ceil(1000)
-                .max(fee + 1)
-        };
         let market = self.fees().await?;
-        let max_fee = bump(last.max_fee_per_gas).max(market.0);
-        let priority = bump(last.max_priority_fee_per_gas).max(market.1);
-        if max_fee > self.settings.max_fee_per_gas {
+        let old = (last.max_fee_per_gas, last.max_priority_fee_per_gas);
+        let cap = self.settings.max_fee_per_gas;
+        let Some((max_fee, priority)) =
+            replacement_fees(old, market, self.settings.fee_bump_permille, cap)
+        else {
             tracing::warn!(
                 id = %record.id,
-                max_fee,
-                cap = self.settings.max_fee_per_gas,
-                "stalled transaction not replaced: the fee would pass the cap"
+                max_fee = last.max_fee_per_gas,
+                cap,
+                "stalled transaction not replaced: a bumped fee would pass the cap"
             );
             return Ok(());
-        }
+        };
         tracing::info!(
             id = %record.id,
             nonce = last.nonce,
@@ -362,7 +359,7 @@ impl Submitter {
             priority,
             "replacing a stalled transaction"
         );
-        let fees = (max_fee, priority.min(max_fee));
+        let fees = (max_fee, priority);
         // The same call with the same gas: an estimate now would run against a pending state
         // that already holds the stalled transaction, and revert.
         self.send(
@@ -494,7 +491,52 @@ impl Submitter {
     }
 }
 
+/// The fees of a replacement: each of (max fee, priority fee) raised by `bump_permille` over
+/// the stalled transaction's (and at least by one wei), or to the market's if higher; `None`
+/// when the max fee would pass `cap`.
+pub fn replacement_fees(
+    old: (u128, u128),
+    market: (u128, u128),
+    bump_permille: u128,
+    cap: u128,
+) -> Option<(u128, u128)> {
+    let bump = |fee: u128| (fee * bump_permille).div_ceil(1000).max(fee + 1);
+    let max_fee = bump(old.0).max(market.0);
+    let priority = bump(old.1).max(market.1).min(max_fee);
+    (max_fee <= cap).then_some((max_fee, priority))
+}
+
 /// Per-mille factor for a percent bump (12.5 → 1125).
 pub fn bump_permille(percent: f64) -> u128 {
     (1000.0 + percent * 10.0).ceil() as u128
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replacements_raise_both_fees_by_the_bump_up_to_the_cap() {
+        assert_eq!(bump_permille(12.5), 1125);
+        assert_eq!(bump_permille(20.0), 1200);
+        let gwei = 1_000_000_000u128;
+        // Market unchanged: exactly +12.5 % on both, rounded up.
+        let (max_fee, priority) = replacement_fees(
+            (10 * gwei, 2 * gwei),
+            (10 * gwei, 2 * gwei),
+            1125,
+            100 * gwei,
+        )
+        .unwrap();
+        assert_eq!((max_fee, priority), (11_250_000_000, 2_250_000_000));
+        // Tiny fees still rise (1 wei × 1.125 rounds up to 2).
+        assert_eq!(replacement_fees((1, 1), (0, 0), 1125, 100), Some((2, 2)));
+        // The market moved further: follow it.
+        assert_eq!(replacement_fees((10, 2), (30, 5), 1125, 100), Some((30, 5)));
+        // Never above the cap.
+        assert_eq!(replacement_fees((95, 2), (0, 0), 1125, 100), None);
+        // The priority fee never exceeds the max fee.
+        let (max_fee, priority) = replacement_fees((10, 10), (0, 40), 1125, 100).unwrap();
+        assert!(priority <= max_fee);
+    }
 }
