@@ -118,7 +118,7 @@ node -e '
   const reasons = ["", "incomplete", "high risk", "currency not lent", "over limit"];
   const pad = (v, n) => String(v ?? "-").padEnd(n);
   console.log([pad("req", 4), pad("example", 8), pad("status", 11), pad("amount", 12), pad("cur", 5),
-    pad("apr %", 7), pad("days", 6), pad("tier", 7), pad("LoanDesk", 24), "matches labels"].join(" "));
+    pad("apr %", 7), pad("days", 6), pad("tier", 7), pad("LoanDesk", 28), "matches labels"].join(" "));
   let matched = 0;
   const deadline = Date.now() + 300000;
   while (pending.length && Date.now() < deadline) {
@@ -134,7 +134,7 @@ node -e '
       const app = execFileSync("cast", ["call", "--rpc-url", rpc, desk, "applications(uint256)(address,uint8,uint8)", id]).toString().split("\n");
       const decision = decisions[Number(app[1])] + (Number(app[2]) ? `: ${reasons[Number(app[2])]}` : "");
       console.log([pad(id, 4), pad(name, 8), pad(t.status, 11), pad(t.amount, 12), pad(t.currency, 5),
-        pad(t.apr_percent, 7), pad(t.term_days, 6), pad(t.risk_tier, 7), pad(decision, 24),
+        pad(t.apr_percent, 7), pad(t.term_days, 6), pad(t.risk_tier, 7), pad(decision, 28),
         wrong.length ? `no (${wrong.join(", ")})` : "yes"].join(" "));
       pending.splice(i--, 1);
     }
@@ -146,8 +146,13 @@ node -e '
   if (pending.length) { console.error(`dev: not attested: ${pending.map((p) => p.id).join(", ")}`); process.exit(1); }
 ' "$dev" "$oracle" "$examples" "$desk" "$rpc" "$submitted_at"
 
+# The node sees the last receipts on its next poll; let it record them before it stops.
+for _ in $(seq 100); do
+  curl -s "http://127.0.0.1:$http_port/metrics" | grep -q "^loan_oracle_requests{state=\"fulfilled\"} ${#texts[@]}\$" && break
+  sleep 0.2
+done
 echo "dev: node metrics:"
-curl -s "http://127.0.0.1:$http_port/metrics" | grep -E '^loan_oracle_(requests|tx_attempts_total|gas_used_total|request_latency_seconds_(sum|count)) ' || true
+curl -s "http://127.0.0.1:$http_port/metrics" | grep -E '^loan_oracle_(requests|tx_attempts_total|gas_used_total|fees_paid_wei_total|request_latency_seconds_(sum|count))[{ ]' | grep -v ' 0$' || true
 echo "dev: stopping the node (SIGTERM) and anvil"
 kill -TERM "$node_pid"
 wait "$node_pid" && echo "dev: node exited cleanly"

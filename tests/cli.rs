@@ -6,9 +6,10 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Output};
 
+use alloy::primitives::U256;
 use loan_oracle::chain::read_provider;
 use loan_oracle::config::Config;
-use loan_oracle::contracts::OracleHub;
+use loan_oracle::contracts::{LoanDesk, OracleHub};
 use loan_oracle::keys::write_secret;
 
 fn loan_oracle(args: &[&str]) -> Output {
@@ -178,6 +179,13 @@ async fn submit_and_status_as_a_lender_would() {
     assert!(first.status.success(), "{}", stderr(&first));
     let printed: serde_json::Value = serde_json::from_str(&stdout(&first)).unwrap();
     assert_eq!(printed["request_id"], "1");
+    // The first went through the config's LoanDesk, as an application.
+    let loaded = Config::load(Path::new(config)).unwrap();
+    let provider = read_provider(&anvil.endpoint()).unwrap();
+    let desk = LoanDesk::new(loaded.chain.desk_address.unwrap(), &provider);
+    let application = desk.applications(U256::from(1)).call().await.unwrap();
+    assert_eq!(application.decision, 1, "pending application");
+    let consumer = "0x000000000000000000000000000000000000dEaD";
     let second = loan_oracle(&[
         "submit",
         "--config",
@@ -186,6 +194,8 @@ async fn submit_and_status_as_a_lender_would() {
         key,
         "--text",
         "Lend me 5 ETH.",
+        "--consumer",
+        consumer,
     ]);
     let printed: serde_json::Value = serde_json::from_str(&stdout(&second)).unwrap();
     assert_eq!(printed["request_id"], "2");
@@ -200,6 +210,10 @@ async fn submit_and_status_as_a_lender_would() {
         alloy::primitives::keccak256("Lend me 5 ETH.").to_string()
     );
     assert!(status.get("attestation").is_none());
+    assert_eq!(
+        status["consumer"].as_str().unwrap().to_lowercase(),
+        consumer.to_lowercase()
+    );
 
     let unknown = loan_oracle(&["status", "--config", config, "7"]);
     assert!(!unknown.status.success());

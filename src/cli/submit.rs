@@ -8,7 +8,7 @@ use clap::Args;
 
 use crate::chain::{confirm, signing_provider};
 use crate::config::Config;
-use crate::contracts::{OracleHub, contract_error};
+use crate::contracts::{LoanDesk, OracleHub, contract_error};
 use crate::keys::load_evm_key;
 use crate::model::check_text;
 
@@ -27,10 +27,11 @@ pub struct SubmitArgs {
     /// The loan text itself.
     #[arg(long)]
     text: Option<String>,
-    /// The contract that receives the terms (default: the config's LoanDesk).
+    /// Request straight from the hub for this consumer contract (default: apply through the
+    /// config's LoanDesk, `chain.desk_address`).
     #[arg(long)]
     consumer: Option<alloy::primitives::Address>,
-    /// Exact gas for the consumer's callback.
+    /// Exact gas for the consumer's callback (with --consumer).
     #[arg(long, default_value_t = 250_000)]
     callback_gas: u32,
 }
@@ -49,10 +50,6 @@ pub async fn run(args: SubmitArgs) -> anyhow::Result<()> {
     if let Err(problem) = check_text(&text) {
         tracing::warn!("{problem}: the node will attest it as not a loan");
     }
-    let consumer = args
-        .consumer
-        .or(config.chain.desk_address)
-        .context("no consumer: pass --consumer or set chain.desk_address in the config")?;
     let signer = load_evm_key(&args.private_key_file)?;
     let provider = signing_provider(&config.chain.rpc_url, signer)?;
     let hub = OracleHub::new(config.chain.hub_address, &provider);
@@ -61,13 +58,27 @@ pub async fn run(args: SubmitArgs) -> anyhow::Result<()> {
         .call()
         .await
         .map_err(|e| contract_error(e, "requestFee"))?;
-    let sent = hub
-        .requestTerms(Bytes::from(text), consumer, args.callback_gas)
-        .value(fee)
-        .send()
-        .await
-        .map_err(|e| contract_error(e, "requestTerms"))?;
-    let receipt = confirm(sent, "requestTerms").await?;
+    let text = Bytes::from(text);
+    // Straight to the hub for a named consumer; otherwise as an application to the config's
+    // LoanDesk, which files the request and decides on the terms when they arrive.
+    let sent = match (args.consumer, config.chain.desk_address) {
+        (Some(consumer), _) => hub
+            .requestTerms(text, consumer, args.callback_gas)
+            .value(fee)
+            .send()
+            .await
+            .map_err(|e| contract_error(e, "requestTerms"))?,
+        (None, Some(desk)) => LoanDesk::new(desk, &provider)
+            .applyForLoan(text)
+            .value(fee)
+            .send()
+            .await
+            .map_err(|e| contract_error(e, "applyForLoan"))?,
+        (None, None) => {
+            anyhow::bail!("no consumer: pass --consumer or set chain.desk_address in the config")
+        }
+    };
+    let receipt = confirm(sent, "the request").await?;
     let requested = receipt
         .decoded_log::<OracleHub::TermsRequested>()
         .context("no TermsRequested event in the receipt")?;
