@@ -122,6 +122,8 @@ pub async fn run(
         "node started"
     );
 
+    check_registration(&read, &config, &keys.node_key, submitter.transmitter()).await;
+
     let poll = Duration::from_millis(config.chain.poll_interval_ms);
     // The signer wakes the submitter, so a signed attestation does not wait for a poll.
     let signed = Arc::new(Notify::new());
@@ -181,6 +183,29 @@ async fn wait_for_chain(
         if backoff.sleep(&mut shutdown).await {
             return Ok(None);
         }
+    }
+}
+
+/// Warns when the hub does not know this transmitter for this node key: every `fulfill` would
+/// revert with `NotTransmitter` until the owner registers it (the node keeps its work meanwhile).
+async fn check_registration(
+    provider: &DynProvider,
+    config: &Config,
+    node_key: &SigningKey,
+    transmitter: alloy::primitives::Address,
+) {
+    let hub = crate::contracts::OracleHub::new(config.chain.hub_address, provider);
+    let expected = crate::keys::node_key_id(&node_key.verifying_key());
+    match hub.nodeKeyOf(transmitter).call().await {
+        Ok(registered) if registered == expected => {}
+        Ok(registered) => tracing::error!(
+            %transmitter,
+            node_key = %expected,
+            %registered,
+            "the hub does not have this node key for this transmitter: run `loan-oracle register`; \
+             requests are kept until it does"
+        ),
+        Err(error) => tracing::warn!("cannot check the node's registration: {error}"),
     }
 }
 
