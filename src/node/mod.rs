@@ -277,11 +277,8 @@ async fn extract_loop(
                 signer.store_outcome(outcome);
             }
             _ = tick.tick() => {
-                if let Err(error) = dispatch(&store, &worker, &mut in_flight) {
+                if let Err(error) = dispatch(&store, &worker, &signer, &mut in_flight) {
                     tracing::error!("dispatch: {error:#}");
-                }
-                if let Err(error) = signer.sign_extracted() {
-                    tracing::error!("signing: {error:#}");
                 }
             }
         }
@@ -293,15 +290,25 @@ async fn extract_loop(
     }
 }
 
-/// Queues every seen request the worker does not already have.
-fn dispatch(store: &Store, worker: &Worker, in_flight: &mut HashSet<U256>) -> anyhow::Result<()> {
-    for record in store.open_in(State::Seen)? {
-        if in_flight.insert(record.id) {
-            let job = Job {
-                id: record.id,
-                text: record.text,
-            };
-            anyhow::ensure!(worker.submit(job), "the extraction worker stopped");
+/// One scan of the open requests: queues every seen one the worker does not already have, and
+/// signs any left extracted (a stop between the two writes).
+fn dispatch(
+    store: &Store,
+    worker: &Worker,
+    signer: &Signer,
+    in_flight: &mut HashSet<U256>,
+) -> anyhow::Result<()> {
+    for record in store.open_requests()? {
+        match record.state {
+            State::Seen if in_flight.insert(record.id) => {
+                let job = Job {
+                    id: record.id,
+                    text: record.text,
+                };
+                anyhow::ensure!(worker.submit(job), "the extraction worker stopped");
+            }
+            State::Extracted => signer.sign(record.id)?,
+            _ => {}
         }
     }
     Ok(())
@@ -349,14 +356,6 @@ impl Signer {
             // A reorg may have closed the request meanwhile.
             Err(error) => tracing::warn!(%id, "not stored: {error}"),
         }
-    }
-
-    /// Signs requests left extracted (a stop between the two writes).
-    fn sign_extracted(&self) -> anyhow::Result<()> {
-        for record in self.store.open_in(State::Extracted)? {
-            self.sign(record.id)?;
-        }
-        Ok(())
     }
 
     fn sign(&self, id: U256) -> anyhow::Result<()> {

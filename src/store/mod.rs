@@ -337,15 +337,6 @@ impl Store {
         self.transition(id, to, |r| r.attempts.retain(|a| a.tx_hash != tx_hash))
     }
 
-    /// Open requests in one state, oldest first.
-    pub fn open_in(&self, state: State) -> Result<Vec<RequestRecord>, StoreError> {
-        Ok(self
-            .open_requests()?
-            .into_iter()
-            .filter(|r| r.state == state)
-            .collect())
-    }
-
     /// One request.
     pub fn get(&self, id: U256) -> Result<Option<RequestRecord>, StoreError> {
         self.requests

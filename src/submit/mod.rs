@@ -121,12 +121,18 @@ impl Submitter {
                     .latest(),
             )
             .await?;
-        for record in self.store.open_in(State::Submitted)? {
+        let (sent, signed): (Vec<_>, Vec<_>) = self
+            .store
+            .open_requests()?
+            .into_iter()
+            .filter(|r| matches!(r.state, State::Submitted | State::Signed))
+            .partition(|r| r.state == State::Submitted);
+        for record in sent {
             if let Err(error) = self.follow(&record, head, mined_nonce).await {
                 tracing::warn!(id = %record.id, "following the fulfilment failed: {error:#}");
             }
         }
-        for record in self.store.open_in(State::Signed)? {
+        for record in signed {
             self.send_first(&record, head).await?;
         }
         let balance = self
