@@ -205,6 +205,29 @@ listen = "{http}"
         );
     }
 
+    /// `assert_fulfilled_once` for each request with the terms the model reads from its text.
+    async fn assert_all_fulfilled_once(&self, ids: &[U256], texts: &[String]) {
+        let expected = expected_terms(texts);
+        for ((id, text), terms) in ids.iter().zip(texts).zip(&expected) {
+            self.assert_fulfilled_once(*id, text.as_bytes(), terms)
+                .await;
+        }
+    }
+
+    /// An unsent `applyForLoan` from the owner, for `anvil_reorg` to mine.
+    fn application(&self, text: &str) -> TransactionData {
+        let call = LoanDesk::applyForLoanCall {
+            text: Bytes::from(text.as_bytes().to_vec()),
+        };
+        TransactionData::JSON(
+            TransactionRequest::default()
+                .from(common::dev_signer(&self.anvil, 0).address())
+                .to(self.desk)
+                .input(call.abi_encode().into())
+                .gas_limit(1_000_000),
+        )
+    }
+
     /// Transactions the transmitter has had mined.
     async fn transmitter_nonce(&self) -> u64 {
         let transmitter = common::dev_signer(&self.anvil, 1).address();
@@ -230,6 +253,14 @@ impl Node {
             .spawn()
             .expect("start loan-oracle run");
         Self { child, http, log }
+    }
+
+    /// Starts the node and waits until `/readyz` says ready.
+    async fn start_ready(config: &Path, http: SocketAddr) -> Self {
+        let mut node = Self::start(config, http);
+        node.wait_for("ready", Duration::from_secs(60), Ready(true))
+            .await;
+        node
     }
 
     fn log_text(&self) -> String {
@@ -444,9 +475,7 @@ async fn twenty_requests_end_to_end() {
     let chain = Chain::new().await;
     let http = free_port();
     let config = chain.config(&chain.anvil.endpoint(), http, "confirmations = 0", "");
-    let mut node = Node::start(&config, http);
-    node.wait_for("ready", Duration::from_secs(60), Ready(true))
-        .await;
+    let mut node = Node::start_ready(&config, http).await;
 
     let texts: Vec<String> = example_texts().into_iter().take(20).collect();
     let mut ids = Vec::new();
@@ -459,12 +488,7 @@ async fn twenty_requests_end_to_end() {
     node.wait_fulfilled(&ids, Duration::from_secs(180)).await;
     node.wait_fulfilled(&[garbled_id], Duration::from_secs(30))
         .await;
-    let expected = expected_terms(&texts);
-    for ((id, text), terms) in ids.iter().zip(&texts).zip(&expected) {
-        chain
-            .assert_fulfilled_once(*id, text.as_bytes(), terms)
-            .await;
-    }
+    chain.assert_all_fulfilled_once(&ids, &texts).await;
     let not_a_loan = loan_oracle::extract::Extraction::not_a_loan().to_terms();
     chain
         .assert_fulfilled_once(garbled_id, garbled, &not_a_loan)
@@ -507,9 +531,7 @@ async fn killed_mid_batch_resumes_without_double_posting() {
     let http = free_port();
     let config = chain.config(&chain.anvil.endpoint(), http, "confirmations = 0", "");
     let texts: Vec<String> = example_texts().into_iter().skip(20).take(10).collect();
-    let mut node = Node::start(&config, http);
-    node.wait_for("ready", Duration::from_secs(60), Ready(true))
-        .await;
+    let mut node = Node::start_ready(&config, http).await;
     let mut ids = Vec::new();
     for text in &texts {
         ids.push(chain.apply(text).await);
@@ -532,12 +554,7 @@ async fn killed_mid_batch_resumes_without_double_posting() {
 
     let mut node = Node::start(&config, http);
     node.wait_fulfilled(&ids, Duration::from_secs(180)).await;
-    let expected = expected_terms(&texts);
-    for ((id, text), terms) in ids.iter().zip(&texts).zip(&expected) {
-        chain
-            .assert_fulfilled_once(*id, text.as_bytes(), terms)
-            .await;
-    }
+    chain.assert_all_fulfilled_once(&ids, &texts).await;
     let sent = chain.transmitter_nonce().await;
     assert_eq!(
         sent,
@@ -560,9 +577,7 @@ async fn requests_made_while_down_are_fulfilled_after_start() {
     let texts: Vec<String> = example_texts().into_iter().skip(30).take(5).collect();
 
     // Start once (places the cursor), stop cleanly, then lend while it is down.
-    let mut node = Node::start(&config, http);
-    node.wait_for("ready", Duration::from_secs(60), Ready(true))
-        .await;
+    let mut node = Node::start_ready(&config, http).await;
     assert!(node.terminate().success());
     let mut ids = Vec::new();
     for text in &texts {
@@ -575,12 +590,7 @@ async fn requests_made_while_down_are_fulfilled_after_start() {
 
     let mut node = Node::start(&config, http);
     node.wait_fulfilled(&ids, Duration::from_secs(180)).await;
-    let expected = expected_terms(&texts);
-    for ((id, text), terms) in ids.iter().zip(&texts).zip(&expected) {
-        chain
-            .assert_fulfilled_once(*id, text.as_bytes(), terms)
-            .await;
-    }
+    chain.assert_all_fulfilled_once(&ids, &texts).await;
     assert!(
         node.log_text().contains("catching up"),
         "{}",
@@ -593,9 +603,7 @@ async fn a_reorged_request_is_not_attested_and_its_replacement_is() {
     let chain = Chain::new().await;
     let http = free_port();
     let config = chain.config(&chain.anvil.endpoint(), http, "confirmations = 3", "");
-    let mut node = Node::start(&config, http);
-    node.wait_for("ready", Duration::from_secs(60), Ready(true))
-        .await;
+    let mut node = Node::start_ready(&config, http).await;
 
     let texts = example_texts();
     let (orphan, kept) = (&texts[0], &texts[1]);
@@ -609,21 +617,11 @@ async fn a_reorged_request_is_not_attested_and_its_replacement_is() {
         404,
         "the node took a request with fewer than 3 confirmations"
     );
-    let desk = LoanDesk::new(chain.desk, &chain.owner);
-    let call = LoanDesk::applyForLoanCall {
-        text: Bytes::from(kept.as_bytes().to_vec()),
-    };
-    let owner = common::dev_signer(&chain.anvil, 0).address();
-    let replacement = TransactionRequest::default()
-        .from(owner)
-        .to(*desk.address())
-        .input(call.abi_encode().into())
-        .gas_limit(1_000_000);
     chain
         .owner
         .anvil_reorg(ReorgOptions {
             depth: 1,
-            tx_block_pairs: vec![(TransactionData::JSON(replacement), 0)],
+            tx_block_pairs: vec![(chain.application(kept), 0)],
         })
         .await
         .unwrap();
@@ -637,9 +635,8 @@ async fn a_reorged_request_is_not_attested_and_its_replacement_is() {
     chain.owner.anvil_mine(Some(4), None).await.unwrap();
 
     node.wait_fulfilled(&[id], Duration::from_secs(120)).await;
-    let expected = expected_terms(std::slice::from_ref(kept));
     chain
-        .assert_fulfilled_once(id, kept.as_bytes(), &expected[0])
+        .assert_all_fulfilled_once(&[id], std::slice::from_ref(kept))
         .await;
     let record = node.record(id).await.unwrap();
     let stored_text: Bytes = serde_json::from_value(record["text"].clone()).unwrap();
@@ -656,9 +653,7 @@ async fn a_reorg_below_the_cursor_is_found_by_block_hash() {
     let chain = Chain::new().await;
     let http = free_port();
     let config = chain.config(&chain.anvil.endpoint(), http, "confirmations = 0", "");
-    let mut node = Node::start(&config, http);
-    node.wait_for("ready", Duration::from_secs(60), Ready(true))
-        .await;
+    let mut node = Node::start_ready(&config, http).await;
     chain.owner.anvil_mine(Some(3), None).await.unwrap();
     let head = chain.owner.get_block_number().await.unwrap();
     node.wait_for(
@@ -671,28 +666,19 @@ async fn a_reorg_below_the_cursor_is_found_by_block_hash() {
     // Replace the last two blocks (already read, empty) with two holding a request: the head
     // number stays, so only the changed hash at the cursor tells the node to read them again.
     let text = example_texts()[3].clone();
-    let call = LoanDesk::applyForLoanCall {
-        text: Bytes::from(text.as_bytes().to_vec()),
-    };
-    let request = TransactionRequest::default()
-        .from(common::dev_signer(&chain.anvil, 0).address())
-        .to(chain.desk)
-        .input(call.abi_encode().into())
-        .gas_limit(1_000_000);
     chain
         .owner
         .anvil_reorg(ReorgOptions {
             depth: 2,
-            tx_block_pairs: vec![(TransactionData::JSON(request), 0)],
+            tx_block_pairs: vec![(chain.application(&text), 0)],
         })
         .await
         .unwrap();
     assert_eq!(chain.owner.get_block_number().await.unwrap(), head);
     let id = U256::from(1);
     node.wait_fulfilled(&[id], Duration::from_secs(60)).await;
-    let expected = expected_terms(std::slice::from_ref(&text));
     chain
-        .assert_fulfilled_once(id, text.as_bytes(), &expected[0])
+        .assert_all_fulfilled_once(&[id], std::slice::from_ref(&text))
         .await;
     let (_, metrics) = node.get("/metrics").await.unwrap();
     assert!(
@@ -713,9 +699,7 @@ async fn a_stuck_transaction_is_replaced_with_higher_fees() {
         "confirmations = 0",
         "[submitter]\nreplace_after_secs = 2\nreplace_after_blocks = 2\n",
     );
-    let mut node = Node::start(&config, http);
-    node.wait_for("ready", Duration::from_secs(60), Ready(true))
-        .await;
+    let mut node = Node::start_ready(&config, http).await;
 
     chain.owner.anvil_set_auto_mine(false).await.unwrap();
     let text = example_texts()[2].clone();
@@ -766,9 +750,8 @@ async fn a_stuck_transaction_is_replaced_with_higher_fees() {
     let mined: B256 = serde_json::from_value(record["fulfilled_tx"].clone()).unwrap();
     let first: B256 = serde_json::from_value(attempts[0]["tx_hash"].clone()).unwrap();
     assert_ne!(mined, first, "the replacement was mined, not the first");
-    let expected = expected_terms(std::slice::from_ref(&text));
     chain
-        .assert_fulfilled_once(id, text.as_bytes(), &expected[0])
+        .assert_all_fulfilled_once(&[id], std::slice::from_ref(&text))
         .await;
     assert_eq!(chain.transmitter_nonce().await, 1);
 }
@@ -827,9 +810,7 @@ async fn an_unreachable_rpc_is_retried_and_the_node_recovers() {
         "confirmations = 0",
         "",
     );
-    let mut node = Node::start(&config, http);
-    node.wait_for("ready", Duration::from_secs(60), Ready(true))
-        .await;
+    let mut node = Node::start_ready(&config, http).await;
 
     proxy.cut();
     let cut_at = Instant::now();
@@ -854,12 +835,7 @@ async fn an_unreachable_rpc_is_retried_and_the_node_recovers() {
     node.wait_fulfilled(&ids, Duration::from_secs(120)).await;
     node.wait_for("ready again", Duration::from_secs(30), Ready(true))
         .await;
-    let expected = expected_terms(&texts);
-    for ((id, text), terms) in ids.iter().zip(&texts).zip(&expected) {
-        chain
-            .assert_fulfilled_once(*id, text.as_bytes(), terms)
-            .await;
-    }
+    chain.assert_all_fulfilled_once(&ids, &texts).await;
     let (_, metrics) = node.get("/metrics").await.unwrap();
     let errors: u64 = metrics
         .lines()
