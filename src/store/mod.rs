@@ -551,12 +551,8 @@ mod tests {
     fn a_reorged_reading_replaces_only_unsent_or_orphaned_records() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        let cursor = Cursor {
-            block: 20,
-            hash: B256::ZERO,
-        };
         store
-            .record_confirmed(&[record(1), record(2)], cursor)
+            .record_confirmed(&[record(1), record(2)], CURSOR_20)
             .unwrap();
         store
             .transition(U256::from(2), State::Skipped, |r| {
@@ -570,7 +566,7 @@ mod tests {
         back.block_hash = B256::repeat_byte(0xdd);
         assert_eq!(
             store
-                .record_confirmed(&[moved.clone(), back], cursor)
+                .record_confirmed(&[moved.clone(), back], CURSOR_20)
                 .unwrap(),
             2
         );
@@ -579,13 +575,11 @@ mod tests {
         assert_eq!(two.state, State::Seen, "an orphaned request is read again");
 
         // Once a transaction is out, a new reading does not overwrite the record.
-        for state in [State::Extracted, State::Signed] {
-            store.transition(U256::from(1), state, |_| {}).unwrap();
-        }
+        read_and_sign(&store, 1);
         store.record_attempt(U256::from(1), attempt(0, 1)).unwrap();
         let mut again = record(1);
         again.block_hash = B256::repeat_byte(0xcc);
-        assert_eq!(store.record_confirmed(&[again], cursor).unwrap(), 0);
+        assert_eq!(store.record_confirmed(&[again], CURSOR_20).unwrap(), 0);
         assert_eq!(
             store.get(U256::from(1)).unwrap().unwrap().state,
             State::Submitted
@@ -596,14 +590,8 @@ mod tests {
     fn a_refused_transaction_gives_its_nonce_back() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        let cursor = Cursor {
-            block: 20,
-            hash: B256::ZERO,
-        };
-        store.record_confirmed(&[record(1)], cursor).unwrap();
-        for state in [State::Extracted, State::Signed] {
-            store.transition(U256::from(1), state, |_| {}).unwrap();
-        }
+        store.record_confirmed(&[record(1)], CURSOR_20).unwrap();
+        read_and_sign(&store, 1);
         store.set_next_nonce(7).unwrap();
         store.record_attempt(U256::from(1), attempt(7, 1)).unwrap();
         store.record_attempt(U256::from(1), attempt(7, 2)).unwrap();
@@ -621,6 +609,18 @@ mod tests {
             .unwrap();
         assert_eq!((record.state, record.attempts.len()), (State::Signed, 0));
         assert_eq!(store.next_nonce().unwrap(), Some(7));
+    }
+
+    const CURSOR_20: Cursor = Cursor {
+        block: 20,
+        hash: B256::ZERO,
+    };
+
+    /// Moves a seen request on to signed.
+    fn read_and_sign(store: &Store, id: u64) {
+        for state in [State::Extracted, State::Signed] {
+            store.transition(U256::from(id), state, |_| {}).unwrap();
+        }
     }
 
     fn attempt(nonce: u64, tag: u8) -> Attempt {
