@@ -60,13 +60,14 @@ async fn main() -> anyhow::Result<()> {
         &hex::encode(anvil.keys()[1].to_bytes()),
     )?;
     let config = dir.path().join("node.toml");
+    let http = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
     std::fs::write(
         &config,
         format!(
             "[chain]\nrpc_url = \"{}\"\nchain_id = 31337\nhub_address = \"{}\"\nstart_block = {}\n\
              confirmations = 1\npoll_interval_ms = 250\n[keys]\nnode_key_file = \"{d}/node.key\"\n\
              transmitter_key_file = \"{d}/tx.key\"\n[model]\ndir = \"{}\"\n[storage]\n\
-             data_dir = \"{d}/data\"\n[http]\nlisten = \"127.0.0.1:0\"\n",
+             data_dir = \"{d}/data\"\n[http]\nlisten = \"{http}\"\n",
             anvil.endpoint(),
             deployment.hub,
             deployment.block,
@@ -81,7 +82,7 @@ async fn main() -> anyhow::Result<()> {
         .env("RUST_LOG", "warn")
         .stderr(Stdio::inherit())
         .spawn()?;
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    wait_ready(http).await?;
 
     let texts = example_texts(root)?;
     let lenders: Vec<DynProvider> = (2..2 + LENDERS)
@@ -216,6 +217,23 @@ async fn wait_fulfilled(
         }
         anyhow::ensure!(Instant::now() < deadline, "not all fulfilled in 10 minutes");
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until the node's `/readyz` answers 200, so no figure includes its start.
+async fn wait_ready(http: std::net::SocketAddr) -> anyhow::Result<()> {
+    let client = alloy::transports::http::reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let ready = client.get(format!("http://{http}/readyz")).send().await;
+        if ready.is_ok_and(|r| r.status().is_success()) {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the node was not ready in 2 minutes"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 
