@@ -249,4 +249,17 @@ async fn submit_and_status_as_a_lender_would() {
         "{}",
         stderr(&run)
     );
+    // A key given by flag that cannot be read: the error names the flag, not the config key.
+    let missing = dir.path().join("no-such.key");
+    let run = Command::new(env!("CARGO_BIN_EXE_loan-oracle"))
+        .args(["run", "--config", config, "--node-key", path_str(&node_key)])
+        .args(["--transmitter-key-file", path_str(&missing)])
+        .output()
+        .unwrap();
+    assert!(!run.status.success());
+    assert!(
+        stderr(&run).contains("--transmitter-key-file"),
+        "{}",
+        stderr(&run)
+    );
 }

@@ -37,19 +37,21 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
 /// The node key and the transmitter key, from the flags, else the config, else (transmitter
 /// only) the environment; errors say which setting to fix.
 fn load_keys(args: &RunArgs, config: &Config) -> anyhow::Result<NodeKeys> {
-    let node_key_path = args
-        .node_key
-        .as_ref()
-        .or(config.keys.node_key_file.as_ref())
-        .context("no node key: set keys.node_key_file in the config or pass --node-key")?;
-    let node_key = load_node_key(node_key_path).context("keys.node_key_file")?;
-    let transmitter = match args
-        .transmitter_key_file
-        .as_ref()
-        .or(config.keys.transmitter_key_file.as_ref())
-    {
-        Some(path) => load_evm_key(path).context("keys.transmitter_key_file")?,
-        None => transmitter_from_env()?,
+    let (node_key_path, node_key_setting) = match (&args.node_key, &config.keys.node_key_file) {
+        (Some(path), _) => (path, "--node-key"),
+        (None, Some(path)) => (path, "keys.node_key_file"),
+        (None, None) => {
+            anyhow::bail!("no node key: set keys.node_key_file in the config or pass --node-key")
+        }
+    };
+    let node_key = load_node_key(node_key_path).context(node_key_setting)?;
+    let transmitter = match (
+        &args.transmitter_key_file,
+        &config.keys.transmitter_key_file,
+    ) {
+        (Some(path), _) => load_evm_key(path).context("--transmitter-key-file")?,
+        (None, Some(path)) => load_evm_key(path).context("keys.transmitter_key_file")?,
+        (None, None) => transmitter_from_env()?,
     };
     Ok(NodeKeys {
         node_key,
