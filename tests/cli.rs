@@ -226,11 +226,7 @@ async fn submit_and_status_as_a_lender_would() {
     assert!(!neither.status.success());
 
     // `run` says which key is missing.
-    let run = Command::new(env!("CARGO_BIN_EXE_loan-oracle"))
-        .args(["run", "--config", config])
-        .env_remove("LOAN_ORACLE_TRANSMITTER_KEY")
-        .output()
-        .unwrap();
+    let run = run_without_env_key(&["run", "--config", config]);
     assert!(!run.status.success());
     assert!(
         stderr(&run).contains("keys.node_key_file"),
@@ -239,11 +235,7 @@ async fn submit_and_status_as_a_lender_would() {
     );
     let node_key = dir.path().join("node.key");
     loan_oracle(&["keys", "new", "--out", path_str(&node_key)]);
-    let run = Command::new(env!("CARGO_BIN_EXE_loan-oracle"))
-        .args(["run", "--config", config, "--node-key", path_str(&node_key)])
-        .env_remove("LOAN_ORACLE_TRANSMITTER_KEY")
-        .output()
-        .unwrap();
+    let run = run_without_env_key(&["run", "--config", config, "--node-key", path_str(&node_key)]);
     assert!(
         stderr(&run).contains("LOAN_ORACLE_TRANSMITTER_KEY"),
         "{}",
@@ -251,15 +243,28 @@ async fn submit_and_status_as_a_lender_would() {
     );
     // A key given by flag that cannot be read: the error names the flag, not the config key.
     let missing = dir.path().join("no-such.key");
-    let run = Command::new(env!("CARGO_BIN_EXE_loan-oracle"))
-        .args(["run", "--config", config, "--node-key", path_str(&node_key)])
-        .args(["--transmitter-key-file", path_str(&missing)])
-        .output()
-        .unwrap();
+    let run = run_without_env_key(&[
+        "run",
+        "--config",
+        config,
+        "--node-key",
+        path_str(&node_key),
+        "--transmitter-key-file",
+        path_str(&missing),
+    ]);
     assert!(!run.status.success());
     assert!(
         stderr(&run).contains("--transmitter-key-file"),
         "{}",
         stderr(&run)
     );
+}
+
+/// `loan-oracle ARGS` with no transmitter key in the environment.
+fn run_without_env_key(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_loan-oracle"))
+        .args(args)
+        .env_remove("LOAN_ORACLE_TRANSMITTER_KEY")
+        .output()
+        .unwrap()
 }
