@@ -37,26 +37,36 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
 /// The node key and the transmitter key, from the flags, else the config, else (transmitter
 /// only) the environment; errors say which setting to fix.
 fn load_keys(args: &RunArgs, config: &Config) -> anyhow::Result<NodeKeys> {
-    let (node_key_path, node_key_setting) = match (&args.node_key, &config.keys.node_key_file) {
-        (Some(path), _) => (path, "--node-key"),
-        (None, Some(path)) => (path, "keys.node_key_file"),
-        (None, None) => {
-            anyhow::bail!("no node key: set keys.node_key_file in the config or pass --node-key")
-        }
-    };
-    let node_key = load_node_key(node_key_path).context(node_key_setting)?;
-    let transmitter = match (
-        &args.transmitter_key_file,
-        &config.keys.transmitter_key_file,
+    let (node_key_path, setting) = chosen_path(
+        (&args.node_key, "--node-key"),
+        (&config.keys.node_key_file, "keys.node_key_file"),
+    )
+    .context("no node key: set keys.node_key_file in the config or pass --node-key")?;
+    let node_key = load_node_key(node_key_path).context(setting)?;
+    let transmitter = match chosen_path(
+        (&args.transmitter_key_file, "--transmitter-key-file"),
+        (
+            &config.keys.transmitter_key_file,
+            "keys.transmitter_key_file",
+        ),
     ) {
-        (Some(path), _) => load_evm_key(path).context("--transmitter-key-file")?,
-        (None, Some(path)) => load_evm_key(path).context("keys.transmitter_key_file")?,
-        (None, None) => transmitter_from_env()?,
+        Some((path, setting)) => load_evm_key(path).context(setting)?,
+        None => transmitter_from_env()?,
     };
     Ok(NodeKeys {
         node_key,
         transmitter,
     })
+}
+
+/// The flag's path if given, else the config's, each with the name an error should point at.
+fn chosen_path<'a>(
+    (flag, flag_name): (&'a Option<PathBuf>, &'static str),
+    (configured, config_key): (&'a Option<PathBuf>, &'static str),
+) -> Option<(&'a PathBuf, &'static str)> {
+    flag.as_ref()
+        .map(|path| (path, flag_name))
+        .or_else(|| configured.as_ref().map(|path| (path, config_key)))
 }
 
 fn transmitter_from_env() -> anyhow::Result<PrivateKeySigner> {
