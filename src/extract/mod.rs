@@ -1,10 +1,17 @@
 //! Extraction: the model's tagged spans turned into the spec's normalised values, each with the
 //! byte span it was read from.
+//!
+//! Everything here reads text that anyone may have posted on-chain, at offsets a model chose, so
+//! none of it may panic: slices go through [`slice`] (raw `&text[a..b]` is denied below), and
+//! arithmetic on values read from the text is checked. A value that cannot be held, or does not
+//! fit its on-chain field, is withheld with the reason kept in [`Extraction::withheld`].
+#![deny(clippy::string_slice)]
 
 pub mod currency;
 pub mod numbers;
 pub mod rate;
 pub mod risk;
+pub mod slice;
 pub mod term;
 pub mod worker;
 
@@ -17,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::contracts::{LoanTerms, currency_code};
 use currency::{Currency, parse_currency};
-use numbers::{NumberStyle, parse_number};
+use numbers::{NumberStyle, OutOfRange, parse_number, read_number};
 use risk::{RiskFacts, RiskTier, rubric_tier};
 
 /// What the token head tags: the three terms, their currency and dates, and the risk facts.
@@ -131,6 +138,9 @@ pub struct Extraction {
     pub risk_score: Option<u8>,
     pub evidence: BTreeMap<Field, [usize; 2]>,
     pub confidence: BTreeMap<Field, f32>,
+    /// Values the text gives that were withheld (null) because they cannot be held or do not fit
+    /// their on-chain field, and why.
+    pub withheld: BTreeMap<Field, String>,
 }
 
 /// Confidence below which a value is withheld (null, status `incomplete`).
@@ -151,7 +161,8 @@ impl Default for Thresholds {
     }
 }
 
-/// Reads the spec's values from the model's spans and text class.
+/// Reads the spec's values from the model's spans and text class. Whatever the spans are
+/// (offsets inside characters or past the end, inverted, any confidence), this returns.
 pub fn assemble(
     text: &str,
     spans: &[TaggedSpan],
@@ -162,47 +173,41 @@ pub fn assemble(
         return Extraction::not_a_loan();
     }
     let style = NumberStyle::detect(text);
-    let spans = &tidy_spans(text, spans);
+    let spans = &tidy_spans(text, &clean_spans(text, spans));
     let mut out = Extraction::empty(Status::Incomplete);
 
     // Each value comes from the most confident span of its kind that reads as one: a stray
     // fragment (`,`, `fixed`, the `30` of "30 days after funding") is passed over.
     let amount = read_best(spans, Entity::Amount, thresholds.span, |s| {
-        parse_number(&text[s.start..s.end], style).filter(|a| *a > Decimal::ZERO)
+        Ok(read_number(slice::span(text, s.start, s.end), style)?.filter(|a| *a > Decimal::ZERO))
     });
-    if let Some((span, amount)) = amount {
+    if let Some((span, amount)) = out.take(Field::Amount, amount) {
         out.set(Field::Amount, span);
         out.amount = Some(amount);
-        let currency = read_best(spans, Entity::Currency, thresholds.span, |c| {
-            parse_currency(&text[c.start..c.end], text)
-        })
-        .map(|(c, currency)| (c.clone(), currency))
-        .or_else(|| {
-            let near = currency_near(text, span)?;
-            let currency = parse_currency(&text[near.start..near.end], text)?;
-            Some((near, currency))
-        });
-        if let Some((c, currency)) = currency {
-            out.currency = Some(currency);
-            out.set(Field::Currency, &c);
-        }
+        out.read_currency(text, spans, span, thresholds.span);
     }
     let rate = read_best(spans, Entity::Rate, thresholds.span, |s| {
-        rate::parse_rate(&text[s.start..s.end], &text[s.end..], style)
+        rate::read_rate(
+            slice::span(text, s.start, s.end),
+            slice::from(text, s.end),
+            style,
+        )
     });
-    if let Some((span, rate)) = rate {
+    if let Some((span, rate)) = out.take(Field::AprPercent, rate) {
         out.set(Field::AprPercent, span);
         out.apr_percent = Some(rate);
     }
     let tenor = read_best(spans, Entity::Term, thresholds.span, |s| {
-        term::parse_term(&text[s.start..s.end], style)
+        term::read_term(slice::span(text, s.start, s.end), style)
     });
-    if let Some((span, days)) = tenor {
+    let tenor_unfit = tenor.is_err();
+    if let Some((span, days)) = out.take(Field::TermDays, tenor) {
         out.set(Field::TermDays, span);
         out.term_days = Some(days);
-    } else {
+    } else if !tenor_unfit {
         out.read_dates(text, spans, thresholds.span);
     }
+    out.check_on_chain_fit();
 
     let facts = read_facts(text, spans, style, thresholds.span);
     let tier = rubric_tier(&facts, out.amount, out.apr_percent);
@@ -218,6 +223,29 @@ pub fn assemble(
         Status::Incomplete
     };
     out
+}
+
+/// The model's spans as the normalisers may take them: ends moved out to whole characters and
+/// into the text, empty spans dropped, confidences finite and within 0..=1.
+fn clean_spans(text: &str, spans: &[TaggedSpan]) -> Vec<TaggedSpan> {
+    spans
+        .iter()
+        .filter_map(|span| {
+            let start = slice::floor(text, span.start);
+            let end = slice::ceil(text, span.end);
+            let confidence = if span.confidence.is_finite() {
+                span.confidence.clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
+            (start < end).then_some(TaggedSpan {
+                start,
+                end,
+                confidence,
+                ..span.clone()
+            })
+        })
+        .collect()
 }
 
 /// Widens number spans to the whole number written (`1.5` where only `5` was tagged,
@@ -238,14 +266,14 @@ fn tidy_spans(text: &str, spans: &[TaggedSpan]) -> Vec<TaggedSpan> {
         if let Some(last) = joined.last_mut()
             && last.entity == span.entity
             && (span.start <= last.end
-                || span.start - last.end <= 4
-                    && !text[last.end..span.start]
+                || span.start.saturating_sub(last.end) <= 4
+                    && !slice::span(text, last.end, span.start)
                         .chars()
                         .any(char::is_alphanumeric))
         {
             let (a, b) = (
-                (last.end - last.start) as f32,
-                (span.end - span.start) as f32,
+                last.end.saturating_sub(last.start) as f32,
+                span.end.saturating_sub(span.start) as f32,
             );
             last.confidence = (last.confidence * a + span.confidence * b) / (a + b).max(1.0);
             last.end = last.end.max(span.end);
@@ -272,11 +300,9 @@ fn is_numeric(entity: Entity) -> bool {
 /// `five years`, `fifteen (15) years`).
 fn widen_count(text: &str, span: &mut TaggedSpan) {
     // `60` tagged, `days` not: take the unit after the count.
-    let rest = &text[span.end..];
+    let rest = slice::from(text, span.end);
     let unit_len = rest.strip_prefix(' ').map_or(0, |r| {
-        let word = r
-            .find(|c: char| !c.is_ascii_alphabetic())
-            .map_or(r, |n| &r[..n]);
+        let word = ascii_word(r);
         let unit = [
             "day", "days", "week", "weeks", "month", "months", "quarter", "quarters", "year",
             "years",
@@ -287,13 +313,9 @@ fn widen_count(text: &str, span: &mut TaggedSpan) {
             0
         }
     });
-    let inner = &text[span.start..span.end];
-    if unit_len > 0
-        && !inner
-            .chars()
-            .any(|c| c.is_ascii_alphabetic() && !c.is_ascii_digit())
-    {
-        span.end += unit_len;
+    let inner = slice::span(text, span.start, span.end);
+    if unit_len > 0 && !inner.chars().any(|c| c.is_ascii_alphabetic()) {
+        span.end = span.end.saturating_add(unit_len);
         return;
     }
     let has_count = inner.chars().any(|c| c.is_ascii_digit())
@@ -303,11 +325,15 @@ fn widen_count(text: &str, span: &mut TaggedSpan) {
     if has_count {
         return;
     }
-    let before = text[..span.start].trim_end_matches([' ', '-']);
+    let before = slice::before(text, span.start).trim_end_matches([' ', '-']);
+    // The word starts after the last whitespace character, whatever its width (U+3000 is three
+    // bytes).
     let word_start = before
-        .rfind(|c: char| c.is_whitespace())
-        .map_or(0, |i| i + 1);
-    let word = &before[word_start..];
+        .char_indices()
+        .rev()
+        .find(|(_, c)| c.is_whitespace())
+        .map_or(0, |(i, c)| i + c.len_utf8());
+    let word = slice::from(before, word_start);
     let bare = word.trim_matches(['(', ')']);
     let is_count = !bare.is_empty() && bare.chars().all(|c| c.is_ascii_digit())
         || bare
@@ -323,134 +349,156 @@ fn widen_count(text: &str, span: &mut TaggedSpan) {
     }
 }
 
+/// The ASCII letters at the start of `text`.
+fn ascii_word(text: &str) -> &str {
+    let len = text
+        .find(|c: char| !c.is_ascii_alphabetic())
+        .unwrap_or(text.len());
+    slice::prefix(text, len)
+}
+
+/// The ASCII letters at the end of `text`.
+fn ascii_word_before(text: &str) -> &str {
+    let start = text
+        .trim_end_matches(|c: char| c.is_ascii_alphabetic())
+        .len();
+    slice::from(text, start)
+}
+
 /// Widens a span over the number words around it (`two` → `two hundred and fifty thousand`).
 fn widen_words(text: &str, span: &mut TaggedSpan) {
-    let word_at = |from: usize| {
-        let len = text[from..]
-            .find(|c: char| !c.is_ascii_alphabetic())
-            .unwrap_or(text.len() - from);
-        text[from..from + len].to_ascii_lowercase()
-    };
+    let word_after = |end: usize| ascii_word(slice::from(text, end.saturating_add(1)));
     loop {
-        let rest = &text[span.end..];
+        let rest = slice::from(text, span.end);
         if !(rest.starts_with(' ') || rest.starts_with('-')) {
             break;
         }
-        let word = word_at(span.end + 1);
+        let word = word_after(span.end).to_ascii_lowercase();
         let next_is_number = || {
-            let after = span.end + 1 + word.len();
-            text[after..].strip_prefix(' ').is_some_and(|r| {
-                let n = r
-                    .find(|c: char| !c.is_ascii_alphabetic())
-                    .unwrap_or(r.len());
-                numbers::is_number_word(&r[..n].to_ascii_lowercase())
-            })
+            let after = span.end.saturating_add(1).saturating_add(word.len());
+            slice::from(text, after)
+                .strip_prefix(' ')
+                .is_some_and(|r| numbers::is_number_word(&ascii_word(r).to_ascii_lowercase()))
         };
         if word.is_empty() || !(numbers::is_number_word(&word) || word == "and" && next_is_number())
         {
             break;
         }
-        span.end += 1 + word.len();
+        span.end = span.end.saturating_add(1 + word.len());
     }
-    while span.start > 1 && matches!(text.as_bytes()[span.start - 1], b' ' | b'-') {
-        let before = &text[..span.start - 1];
-        let len = before.len()
-            - before
-                .trim_end_matches(|c: char| c.is_ascii_alphabetic())
-                .len();
-        let word = before[before.len() - len..].to_ascii_lowercase();
-        if len == 0 || !numbers::is_number_word(&word) {
+    while span.start > 1
+        && slice::byte(text, span.start - 1).is_some_and(|b| matches!(b, b' ' | b'-'))
+    {
+        let word = ascii_word_before(slice::before(text, span.start - 1));
+        if word.is_empty() || !numbers::is_number_word(&word.to_ascii_lowercase()) {
             break;
         }
-        span.start -= 1 + len;
+        span.start = span.start.saturating_sub(1 + word.len());
     }
 }
 
+/// Widens a number span over the digits, separators and scale word around it. It moves only
+/// over ASCII bytes, so ends on character boundaries stay on them.
 fn widen_number(text: &str, span: &mut TaggedSpan) {
-    if text[span.start..span.end]
+    if slice::span(text, span.start, span.end)
         .chars()
         .any(|c| c.is_ascii_alphabetic())
     {
         widen_words(text, span);
     }
-    let bytes = text.as_bytes();
-    let separator = |b: u8| matches!(b, b'.' | b',' | b'\'');
+    let at = |i: usize| slice::byte(text, i);
+    let digit_at = |i: usize| at(i).is_some_and(|b| b.is_ascii_digit());
+    let separator_at = |i: usize| at(i).is_some_and(|b| matches!(b, b'.' | b',' | b'\''));
     while span.start > 0 {
-        let prev = bytes[span.start - 1];
-        if prev.is_ascii_digit() {
-            span.start -= 1;
-        } else if separator(prev) && span.start >= 2 && bytes[span.start - 2].is_ascii_digit() {
-            span.start -= 2;
+        let prev = span.start - 1;
+        if digit_at(prev) {
+            span.start = prev;
+        } else if separator_at(prev) && prev > 0 && digit_at(prev - 1) {
+            span.start = prev - 1;
         } else {
             break;
         }
     }
-    while span.end < bytes.len() {
-        let next = bytes[span.end];
-        if next.is_ascii_digit() {
+    while span.end < text.len() {
+        if digit_at(span.end) {
             span.end += 1;
-        } else if separator(next) && bytes.get(span.end + 1).is_some_and(u8::is_ascii_digit) {
+        } else if separator_at(span.end) && digit_at(span.end + 1) {
             span.end += 2;
         } else {
             break;
         }
     }
     if matches!(span.entity, Entity::Amount | Entity::CollateralValue) {
-        let rest = &text[span.end..];
-        let word = rest.trim_start_matches(' ');
-        let gap = rest.len() - word.len();
-        for scale in ["million", "thousand", "billion", "bn", "mm", "k", "m"] {
-            let after = word
-                .get(scale.len()..scale.len() + 1)
-                .and_then(|s| s.chars().next());
-            if gap <= 1
-                && word
-                    .get(..scale.len())
-                    .is_some_and(|w| w.eq_ignore_ascii_case(scale))
-                && after.is_none_or(|c| !c.is_alphanumeric())
-                && (scale.len() > 2 || gap == 0)
-            {
-                span.end += gap + scale.len();
-                break;
-            }
-        }
+        span.end = span.end.saturating_add(scale_after(slice::from(text, span.end)));
     }
 }
 
+/// The length of a scale word right after a number (`million`, ` bn`, `k`, `万`), gap
+/// included; 0 when there is none.
+fn scale_after(rest: &str) -> usize {
+    let word = rest.trim_start_matches(' ');
+    let gap = rest.len().saturating_sub(word.len());
+    if gap > 1 {
+        return 0;
+    }
+    for glyph in ['万', '萬', '亿', '億'] {
+        if word.starts_with(glyph) {
+            return gap + glyph.len_utf8();
+        }
+    }
+    for scale in ["million", "thousand", "billion", "bn", "mm", "k", "m"] {
+        let Some(head) = word.get(..scale.len()) else {
+            continue;
+        };
+        let after = slice::from(word, scale.len()).chars().next();
+        if head.eq_ignore_ascii_case(scale)
+            && after.is_none_or(|c| !c.is_alphanumeric())
+            && (scale.len() > 2 || gap == 0)
+        {
+            return gap + scale.len();
+        }
+    }
+    0
+}
+
 /// The most confident span of `entity` (at or above `threshold`) that `read` can read, with
-/// what it read.
+/// what it read; an error when that span gives a value that cannot be held (it is not passed
+/// over for a less likely span: the value is then withheld).
 fn read_best<T>(
     spans: &[TaggedSpan],
     entity: Entity,
     threshold: f32,
-    read: impl Fn(&TaggedSpan) -> Option<T>,
-) -> Option<(&TaggedSpan, T)> {
+    read: impl Fn(&TaggedSpan) -> Result<Option<T>, OutOfRange>,
+) -> Result<Option<(&TaggedSpan, T)>, OutOfRange> {
     let mut candidates: Vec<&TaggedSpan> = spans
         .iter()
         .filter(|s| s.entity == entity && s.confidence >= threshold)
         .collect();
     candidates.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
-    candidates
-        .into_iter()
-        .find_map(|s| read(s).map(|value| (s, value)))
+    for span in candidates {
+        if let Some(value) = read(span)? {
+            return Ok(Some((span, value)));
+        }
+    }
+    Ok(None)
 }
 
 /// A currency written right beside the amount (`$12,500`, `12,500 USDC`) when the model tagged
 /// none.
 fn currency_near(text: &str, amount: &TaggedSpan) -> Option<TaggedSpan> {
-    let before_start = text.floor_char_boundary(amount.start.saturating_sub(5));
-    let after_end = text.ceil_char_boundary((amount.end + 12).min(text.len()));
+    let before_start = slice::floor(text, amount.start.saturating_sub(5));
+    let after_end = slice::ceil(text, amount.end.saturating_add(12));
     let candidates = [(before_start, amount.start), (amount.end, after_end)];
     candidates.into_iter().find_map(|(start, end)| {
-        let window = &text[start..end];
+        let window = slice::span(text, start, end);
         let token = window
             .split(|c: char| c.is_whitespace() || c.is_ascii_digit() || ",.()".contains(c))
             .find(|w| parse_currency(w, text).is_some())?;
-        let offset = start + window.find(token)?;
+        let offset = start.saturating_add(window.find(token)?);
         Some(TaggedSpan {
             entity: Entity::Currency,
             start: offset,
-            end: offset + token.len(),
+            end: offset.saturating_add(token.len()),
             confidence: amount.confidence,
         })
     })
@@ -459,7 +507,7 @@ fn currency_near(text: &str, amount: &TaggedSpan) -> Option<TaggedSpan> {
 fn read_facts(text: &str, spans: &[TaggedSpan], style: NumberStyle, threshold: f32) -> RiskFacts {
     let mut facts = RiskFacts::default();
     for span in spans.iter().filter(|s| s.confidence >= threshold) {
-        let s = &text[span.start..span.end];
+        let s = slice::span(text, span.start, span.end);
         match span.entity {
             Entity::CollateralValue => {
                 facts.collateral_value = facts.collateral_value.or(parse_number(s, style));
@@ -496,8 +544,13 @@ fn read_facts(text: &str, spans: &[TaggedSpan], style: NumberStyle, threshold: f
 /// A score in the tier's band (low 0–33, medium 34–66, high 67–100), placed within the band by
 /// the sequence head's expected riskiness, so scores order the tiers as the spec requires.
 fn risk_score(tier: RiskTier, class: TextClass) -> u8 {
-    let total: f32 = class.tier.iter().sum::<f32>().max(f32::EPSILON);
-    let expected = (0.5 * class.tier[1] + class.tier[2]) / total;
+    let [_, medium, high] = class.tier.map(|p| if p.is_finite() { p.max(0.0) } else { 0.0 });
+    let total: f32 = class.tier.iter().filter(|p| p.is_finite()).map(|p| p.max(0.0)).sum();
+    let expected = if total > f32::EPSILON {
+        (0.5 * medium + high) / total
+    } else {
+        0.5
+    };
     let band_start = match tier {
         RiskTier::Low => 0.0,
         RiskTier::Medium => 34.0,
@@ -518,6 +571,7 @@ impl Extraction {
             risk_score: None,
             evidence: BTreeMap::new(),
             confidence: BTreeMap::new(),
+            withheld: BTreeMap::new(),
         }
     }
 
@@ -541,6 +595,82 @@ impl Extraction {
         self.confidence.insert(field, span.confidence);
     }
 
+    /// What `read_best` found for `field`; a value that cannot be held is withheld instead.
+    fn take<'s, T>(
+        &mut self,
+        field: Field,
+        found: Result<Option<(&'s TaggedSpan, T)>, OutOfRange>,
+    ) -> Option<(&'s TaggedSpan, T)> {
+        found.unwrap_or_else(|why| {
+            self.withhold(field, why.0);
+            None
+        })
+    }
+
+    /// Makes `field` null, keeping why.
+    fn withhold(&mut self, field: Field, reason: String) {
+        match field {
+            Field::Amount => self.amount = None,
+            Field::Currency => self.currency = None,
+            Field::AprPercent => self.apr_percent = None,
+            Field::TermDays => self.term_days = None,
+        }
+        self.evidence.remove(&field);
+        self.confidence.remove(&field);
+        self.withheld.insert(field, reason);
+    }
+
+    /// The currency: the most confident tagged one, else one written beside the amount.
+    fn read_currency(&mut self, text: &str, spans: &[TaggedSpan], amount: &TaggedSpan, threshold: f32) {
+        let tagged = read_best(spans, Entity::Currency, threshold, |c| {
+            Ok(parse_currency(slice::span(text, c.start, c.end), text))
+        })
+        .ok()
+        .flatten()
+        .map(|(c, currency)| (c.clone(), currency));
+        let currency = tagged.or_else(|| {
+            let near = currency_near(text, amount)?;
+            let currency = parse_currency(slice::span(text, near.start, near.end), text)?;
+            Some((near, currency))
+        });
+        if let Some((c, currency)) = currency {
+            self.currency = Some(currency);
+            self.set(Field::Currency, &c);
+        }
+    }
+
+    /// Withholds every value that the on-chain `LoanTerms` cannot carry, so the JSON and the
+    /// signed struct always agree and a value is never silently zeroed under status `ok`.
+    fn check_on_chain_fit(&mut self) {
+        let decimals = self.currency.as_ref().map_or(0, |c| c.decimals);
+        if let Some(amount) = self.amount
+            && minor_units(amount, decimals).is_none()
+        {
+            let reason = format!("amount {amount} × 10^{decimals} does not fit amountMinor (uint256)");
+            self.withhold(Field::Amount, reason);
+        }
+        if let Some(currency) = &self.currency
+            && currency_code(&currency.code).is_err()
+        {
+            let reason = format!("currency {:?} does not fit bytes8", currency.code);
+            self.withhold(Field::Currency, reason);
+        }
+        if let Some(rate) = self.apr_percent
+            && let Err(reason) = apr_ppm(rate)
+        {
+            self.withhold(Field::AprPercent, reason);
+        }
+        let far: Vec<Field> = self
+            .evidence
+            .iter()
+            .filter(|(_, [start, end])| u32::try_from(*start).is_err() || u32::try_from(*end).is_err())
+            .map(|(field, _)| *field)
+            .collect();
+        for field in far {
+            self.withhold(field, "its evidence lies beyond byte 4294967295 (uint32)".into());
+        }
+    }
+
     /// The term as the calendar days from the start date to the maturity date, where no tenor
     /// is written. The tagger may split a date or mix up which date is which, so the dates are
     /// read from the whole stretch its date tags cover, first to last.
@@ -558,13 +688,13 @@ impl Extraction {
         ) else {
             return;
         };
-        let region = &text[first..last];
+        let region = slice::span(text, first, last);
         let found = term::find_dates(region);
         let (Some((a_at, a)), Some((_, b))) = (found.first().copied(), found.last().copied())
         else {
             return;
         };
-        let Ok(days) = u32::try_from((b - a).num_days()) else {
+        let Ok(days) = u32::try_from(b.signed_duration_since(a).num_days()) else {
             return;
         };
         if found.len() < 2 || days == 0 {
@@ -573,7 +703,7 @@ impl Extraction {
         let confidence = dates.iter().map(|s| s.confidence).fold(1.0f32, f32::min);
         let span = TaggedSpan {
             entity: Entity::Term,
-            start: first + a_at,
+            start: first.saturating_add(a_at),
             end: last,
             confidence,
         };
@@ -617,16 +747,26 @@ impl Extraction {
                     serde_json::to_value(&self.confidence).unwrap_or_default(),
                 );
             }
+            if !self.withheld.is_empty() {
+                out.insert(
+                    "withheld".into(),
+                    serde_json::to_value(&self.withheld).unwrap_or_default(),
+                );
+            }
         }
         serde_json::Value::Object(out)
     }
 
     /// The on-chain struct: amount in minor units, missing values zero with empty spans.
     pub fn to_terms(&self) -> LoanTerms {
+        // `assemble` withholds what does not fit, so nothing here falls back in practice.
         let span = |field| {
-            self.evidence
-                .get(&field)
-                .map_or([0, 0], |[s, e]| [*s as u32, *e as u32])
+            self.evidence.get(&field).map_or([0, 0], |[s, e]| {
+                match (u32::try_from(*s), u32::try_from(*e)) {
+                    (Ok(s), Ok(e)) => [s, e],
+                    _ => [0, 0],
+                }
+            })
         };
         let decimals = self.currency.as_ref().map_or(0, |c| c.decimals);
         let amount_minor = self
@@ -651,7 +791,7 @@ impl Extraction {
             decimals,
             aprPpm: self
                 .apr_percent
-                .and_then(|r| (r * Decimal::from(10_000)).round().to_u32())
+                .and_then(|r| apr_ppm(r).ok())
                 .unwrap_or(0),
             termDays: self.term_days.unwrap_or(0),
             riskTier: self.risk_tier.map_or(0, |t| t as u8),
@@ -661,6 +801,18 @@ impl Extraction {
     }
 }
 
+/// A rate in percent as `aprPpm`: parts per million, rounded, within `uint32`.
+pub fn apr_ppm(rate: Decimal) -> Result<u32, String> {
+    if rate.is_sign_negative() && !rate.is_zero() {
+        return Err(format!("apr_percent {rate} is negative; aprPpm (uint32) cannot hold it"));
+    }
+    rate.checked_mul(Decimal::from(10_000))
+        .and_then(|ppm| ppm.round().to_u32())
+        .ok_or_else(|| {
+            format!("apr_percent {rate} does not fit aprPpm (uint32: at most 429496.7295 %)")
+        })
+}
+
 /// `amount × 10^decimals` as an integer, rounded half-even to the currency's minor unit.
 pub fn minor_units(amount: Decimal, decimals: u8) -> Option<U256> {
     let rounded = amount.round_dp(u32::from(decimals)).normalize();
@@ -668,10 +820,11 @@ pub fn minor_units(amount: Decimal, decimals: u8) -> Option<U256> {
     let scale = rounded.scale();
     let mantissa: U256 = digits.parse().ok()?;
     let shift = u32::from(decimals).checked_sub(scale)?;
-    mantissa.checked_mul(U256::from(10u8).pow(U256::from(shift)))
+    mantissa.checked_mul(U256::from(10u8).checked_pow(U256::from(shift))?)
 }
 
 #[cfg(test)]
+#[allow(clippy::string_slice)] // literal texts, offsets found in them
 mod tests {
     use super::*;
 

@@ -7,6 +7,8 @@ use std::sync::LazyLock;
 use regex::Regex;
 use rust_decimal::Decimal;
 
+use super::slice;
+
 /// How a text writes its decimal mark, read from the whole text once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct NumberStyle {
@@ -30,62 +32,99 @@ static EUROPEAN: LazyLock<Regex> = LazyLock::new(|| {
         .expect("valid regex")
 });
 
+/// A number the text writes that its field cannot hold (`100000000000000000000 billion`, a
+/// rate of `99999999999999999999999999%`): the value is withheld, with this as the reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct OutOfRange(pub String);
+
+impl OutOfRange {
+    /// `written` is too large to read.
+    pub fn too_large(written: &str) -> Self {
+        Self(format!("{:?} is too large to read", slice::prefix(written, 60)))
+    }
+}
+
 /// The first number in `text`: digits (preferred when present) or else number words.
 pub fn parse_number(text: &str, style: NumberStyle) -> Option<Decimal> {
-    parse_digits(text, style)
-        .map(|(value, _)| value)
-        .or_else(|| parse_words(text))
+    read_number(text, style).ok().flatten()
+}
+
+/// The first number in `text`, or why the number written there cannot be held.
+pub fn read_number(text: &str, style: NumberStyle) -> Result<Option<Decimal>, OutOfRange> {
+    match read_digits(text, style)? {
+        Some((value, _)) => Ok(Some(value)),
+        None => read_words(text),
+    }
+}
+
+/// [`read_digits`], with a number too large to hold read as none.
+pub fn parse_digits(text: &str, style: NumberStyle) -> Option<(Decimal, std::ops::Range<usize>)> {
+    read_digits(text, style).ok().flatten()
 }
 
 /// The first digit-written number in `text`, with a following fraction (`7 1/2`) and scale
-/// word (`2.5 million`, `25k`) applied; also returns the byte range it covered.
-pub fn parse_digits(text: &str, style: NumberStyle) -> Option<(Decimal, std::ops::Range<usize>)> {
-    let start = text.find(|c: char| c.is_ascii_digit())?;
+/// word (`2.5 million`, `25k`) applied; also returns the byte range it covered. A number
+/// with more digits than a `Decimal` holds (about 28), or one its scale pushes past that, is
+/// an error.
+pub fn read_digits(
+    text: &str,
+    style: NumberStyle,
+) -> Result<Option<(Decimal, std::ops::Range<usize>)>, OutOfRange> {
+    let Some(start) = text.find(|c: char| c.is_ascii_digit()) else {
+        return Ok(None);
+    };
     let run_end = digit_run_end(text, start);
-    let raw = text[start..run_end].trim_end_matches([',', '.', ' ', '\u{a0}', '\u{202f}', '\'']);
-    let mut end = start + raw.len();
-    let mut value = parse_grouped(raw, style)?;
+    let raw =
+        slice::span(text, start, run_end).trim_end_matches([',', '.', ' ', '\u{a0}', '\u{202f}', '\'']);
+    let mut end = start.saturating_add(raw.len());
+    let Some(mut value) = parse_grouped(raw, style)? else {
+        return Ok(None);
+    };
+    let too_large = || OutOfRange::too_large(slice::from(text, start));
 
     // `7 1/2` or `7½`
-    let rest = &text[end..];
+    let rest = slice::from(text, end);
     if let Some((fraction, used)) = trailing_fraction(rest) {
-        value += fraction;
-        end += used;
+        value = value.checked_add(fraction).ok_or_else(too_large)?;
+        end = end.saturating_add(used);
     } else if let Some(slash) = rest.strip_prefix('/') {
         // `1/2` alone: value was the numerator.
         let den_len = slash.bytes().take_while(u8::is_ascii_digit).count();
         if den_len > 0 {
-            let den: Decimal = slash[..den_len].parse().ok()?;
+            let Ok(den) = slice::prefix(slash, den_len).parse::<Decimal>() else {
+                return Err(too_large());
+            };
             if !den.is_zero() {
-                value /= den;
-                end += 1 + den_len;
+                value = value.checked_div(den).ok_or_else(too_large)?;
+                end = end.saturating_add(den_len).saturating_add(1);
             }
         }
     }
 
-    if let Some((scale, used)) = scale_suffix(&text[end..]) {
-        value *= scale;
-        end += used;
+    if let Some((scale, used)) = scale_suffix(slice::from(text, end)) {
+        end = end.saturating_add(used);
+        value = value.checked_mul(scale).ok_or_else(too_large)?;
     }
-    Some((value.normalize(), start..end))
+    Ok(Some((value.normalize(), start..end)))
 }
 
 fn digit_run_end(text: &str, start: usize) -> usize {
     let mut end = start;
-    for (i, c) in text[start..].char_indices() {
+    for (i, c) in slice::from(text, start).char_indices() {
         let separator = matches!(c, ',' | '.' | ' ' | '\u{a0}' | '\u{202f}' | '\'');
+        let at = start.saturating_add(i);
         if c.is_ascii_digit() {
-            end = start + i + 1;
+            end = at.saturating_add(1);
         } else if separator {
             // A separator only continues the number when a digit follows it directly, and a
             // space only when exactly three digits follow (`1 250 000`, not `15 1/2`).
-            let next_digits = text[start + i + c.len_utf8()..]
+            let after_separator = slice::from(text, at.saturating_add(c.len_utf8()));
+            let next_digits = after_separator
                 .bytes()
                 .take_while(u8::is_ascii_digit)
                 .count();
-            let after = text[start + i + c.len_utf8() + next_digits..]
-                .chars()
-                .next();
+            let after = slice::from(after_separator, next_digits).chars().next();
             let ok = match c {
                 ' ' | '\u{a0}' | '\u{202f}' | '\'' => {
                     next_digits == 3 && !after.is_some_and(|a| a.is_ascii_digit() || a == '/')
@@ -103,7 +142,7 @@ fn digit_run_end(text: &str, start: usize) -> usize {
 }
 
 /// `1,250,000`, `1.250.000,00`, `1,50,000`, `4,35`, `12.5`, `1 250 000`.
-fn parse_grouped(raw: &str, style: NumberStyle) -> Option<Decimal> {
+fn parse_grouped(raw: &str, style: NumberStyle) -> Result<Option<Decimal>, OutOfRange> {
     let cleaned: String = raw
         .chars()
         .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}' | '\''))
@@ -129,7 +168,14 @@ fn parse_grouped(raw: &str, style: NumberStyle) -> Option<Decimal> {
             d => Some(d),
         })
         .collect();
-    normal.parse().ok()
+    match normal.parse() {
+        Ok(value) => Ok(Some(value)),
+        // Only digits and one decimal mark are left: what does not parse has too many digits.
+        Err(_) if normal.bytes().filter(u8::is_ascii_digit).count() > 20 => {
+            Err(OutOfRange::too_large(raw))
+        }
+        Err(_) => Ok(None),
+    }
 }
 
 fn digits_after_last(s: &str, mark: char) -> usize {
@@ -150,37 +196,45 @@ fn trailing_fraction(rest: &str) -> Option<(Decimal, usize)> {
     for (glyph, value) in [('½', (1, 2)), ('¼', (1, 4)), ('¾', (3, 4))] {
         let trimmed = rest.trim_start_matches([' ', '-']);
         if trimmed.starts_with(glyph) {
-            let used = rest.len() - trimmed.len() + glyph.len_utf8();
+            let used = rest.len().saturating_sub(trimmed.len()) + glyph.len_utf8();
             return Some((Decimal::from(value.0) / Decimal::from(value.1), used));
         }
     }
     let trimmed = rest.strip_prefix([' ', '-'])?;
     let num_len = trimmed.bytes().take_while(u8::is_ascii_digit).count();
-    let after_num = trimmed[num_len..].strip_prefix('/')?;
+    let after_num = slice::from(trimmed, num_len).strip_prefix('/')?;
     let den_len = after_num.bytes().take_while(u8::is_ascii_digit).count();
     if num_len == 0 || den_len == 0 {
         return None;
     }
-    let num: Decimal = trimmed[..num_len].parse().ok()?;
-    let den: Decimal = after_num[..den_len].parse().ok()?;
+    let num: Decimal = slice::prefix(trimmed, num_len).parse().ok()?;
+    let den: Decimal = slice::prefix(after_num, den_len).parse().ok()?;
     if den.is_zero() || num >= den {
         return None;
     }
-    Some((num / den, 1 + num_len + 1 + den_len))
+    Some((num.checked_div(den)?, num_len + den_len + 2))
 }
 
-/// `k`, `M`, `mm`, `mn`, `bn`, ` million`, ` thousand`, ` billion` right after a number.
+/// `k`, `M`, `mm`, `mn`, `bn`, ` million`, ` thousand`, ` billion`, `万`, `亿` right after a
+/// number.
 fn scale_suffix(rest: &str) -> Option<(Decimal, usize)> {
-    let trimmed = rest.trim_start_matches([' ', '\u{a0}']);
-    let gap = rest.len() - trimmed.len();
+    let trimmed = rest.trim_start_matches([' ', '\u{a0}', '\u{202f}', '\u{2009}', '\u{3000}']);
+    let gap = rest.len().saturating_sub(trimmed.len());
+    // Chinese writes its scales as characters right after the digits: `5万元`, `1.2亿`.
+    for (glyph, scale) in [('万', 10_000i64), ('萬', 10_000), ('亿', 100_000_000), ('億', 100_000_000)] {
+        if trimmed.starts_with(glyph) {
+            return Some((Decimal::from(scale), gap + glyph.len_utf8()));
+        }
+    }
     let word_len = trimmed
         .find(|c: char| !c.is_ascii_alphabetic())
         .unwrap_or(trimmed.len());
-    let word = &trimmed[..word_len];
+    let word = slice::prefix(trimmed, word_len);
+    let tight = gap == 0;
     let scale: i64 = match word {
-        "k" | "K" if gap == 0 => 1_000,
-        "m" | "M" | "mm" | "MM" | "mn" | "Mn" if gap == 0 => 1_000_000,
-        "b" | "B" | "bn" | "Bn" | "BN" if gap == 0 => 1_000_000_000,
+        "k" | "K" if tight => 1_000,
+        "m" | "M" | "mm" | "MM" | "mn" | "Mn" if tight => 1_000_000,
+        "b" | "B" | "bn" | "Bn" | "BN" if tight => 1_000_000_000,
         _ => match word.to_ascii_lowercase().as_str() {
             "thousand" => 1_000,
             "million" | "millions" | "mio" => 1_000_000,
@@ -251,39 +305,51 @@ fn fraction_word(word: &str) -> Option<u64> {
 /// Number words: `forty-five thousand`, `two hundred and fifty thousand`, `one million`,
 /// `seven and one-half`, `six and a half`, `one-quarter`. Reads the first run of number words.
 pub fn parse_words(text: &str) -> Option<Decimal> {
+    read_words(text).ok().flatten()
+}
+
+/// [`parse_words`], with a number too large to hold (`hundred hundred hundred …`) an error.
+pub fn read_words(text: &str) -> Result<Option<Decimal>, OutOfRange> {
     let lower = text.to_lowercase();
     let words: Vec<&str> = lower
         .split(|c: char| !c.is_ascii_alphabetic())
         .filter(|w| !w.is_empty())
         .collect();
-    let first = words.iter().position(|w| unit_word(w).is_some())?;
+    let Some(first) = words.iter().position(|w| unit_word(w).is_some()) else {
+        return Ok(None);
+    };
+    let too_large = || OutOfRange::too_large(text);
 
     let mut total = Decimal::ZERO; // completed thousands/millions groups
     let mut current: u64 = 0; // the group being read
     let mut seen_number = false;
     let mut pending_numerator: Option<u64> = None; // after `and`: `one` in `and one-half`
-    for (i, word) in words[first..].iter().enumerate() {
+    let words = words.get(first..).unwrap_or_default();
+    for (i, word) in words.iter().enumerate() {
         if let Some(n) = unit_word(word) {
             if pending_numerator.is_some() {
                 pending_numerator = Some(n);
                 continue;
             }
-            current += n;
+            current = current.checked_add(n).ok_or_else(too_large)?;
             seen_number = true;
         } else if *word == "hundred" && seen_number {
-            current = current.max(1) * 100;
+            current = current.max(1).checked_mul(100).ok_or_else(too_large)?;
         } else if let Some(scale) = match *word {
             "thousand" => Some(1_000u64),
             "million" => Some(1_000_000),
             "billion" => Some(1_000_000_000),
             _ => None,
         } {
-            total += Decimal::from(current.max(1)) * Decimal::from(scale);
+            let group = Decimal::from(current.max(1)).checked_mul(Decimal::from(scale));
+            total = group
+                .and_then(|g| total.checked_add(g))
+                .ok_or_else(too_large)?;
             current = 0;
         } else if *word == "and" {
             // `and` inside a number (`two hundred and fifty`) or before a fraction.
-            let next = words.get(first + i + 1).copied().unwrap_or("");
-            let after = words.get(first + i + 2).copied().unwrap_or("");
+            let next = words.get(i.saturating_add(1)).copied().unwrap_or("");
+            let after = words.get(i.saturating_add(2)).copied().unwrap_or("");
             if next == "a" || fraction_word(after).is_some() && unit_word(next).is_some() {
                 pending_numerator = Some(1);
             }
@@ -293,13 +359,22 @@ pub fn parse_words(text: &str) -> Option<Decimal> {
             let num = pending_numerator
                 .take()
                 .unwrap_or_else(|| std::mem::take(&mut current).max(1));
-            total += Decimal::from(num) / Decimal::from(den);
+            let fraction = Decimal::from(num).checked_div(Decimal::from(den));
+            total = fraction
+                .and_then(|f| total.checked_add(f))
+                .ok_or_else(too_large)?;
             break;
         } else {
             break;
         }
     }
-    seen_number.then(|| (total + Decimal::from(current)).normalize())
+    if !seen_number {
+        return Ok(None);
+    }
+    let value = total
+        .checked_add(Decimal::from(current))
+        .ok_or_else(too_large)?;
+    Ok(Some(value.normalize()))
 }
 
 #[cfg(test)]

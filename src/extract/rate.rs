@@ -2,7 +2,8 @@
 
 use rust_decimal::Decimal;
 
-use super::numbers::{NumberStyle, parse_digits, parse_number};
+use super::numbers::{NumberStyle, OutOfRange, read_digits, read_number};
+use super::slice;
 
 /// Benchmarks a floating rate is quoted over.
 const BENCHMARKS: &[&str] = &[
@@ -27,9 +28,19 @@ const BENCHMARKS: &[&str] = &[
 /// the span, where the period (`per month`) may stand. `None` when the span does not give a
 /// rate that can be read with certainty (a floating rate without its base value).
 pub fn parse_rate(span: &str, context: &str, style: NumberStyle) -> Option<Decimal> {
+    read_rate(span, context, style).ok().flatten()
+}
+
+/// [`parse_rate`], with a rate too large to hold (`99999999999999999999999999% per month`) an
+/// error.
+pub fn read_rate(
+    span: &str,
+    context: &str,
+    style: NumberStyle,
+) -> Result<Option<Decimal>, OutOfRange> {
     let lower = span.to_lowercase();
     if is_interest_free(&lower) {
-        return Some(Decimal::ZERO);
+        return Ok(Some(Decimal::ZERO));
     }
     // A rate is written as one: a percent sign or word, or basis points. A bare number (a
     // weekly payment, a collateral value) is not read as a rate.
@@ -39,23 +50,34 @@ pub fn parse_rate(span: &str, context: &str, style: NumberStyle) -> Option<Decim
         .iter()
         .any(|m| marked.contains(m))
     {
-        return None;
+        return Ok(None);
     }
     let rate = if BENCHMARKS.iter().any(|b| lower.contains(b)) {
         // The base value may follow the tagged phrase in the same sentence.
-        floating_rate(&lower, style)
-            .or_else(|| floating_rate(&format!("{lower}{}", sentence(context)), style))?
-    } else if let Some(bps) = basis_points(&lower, style) {
+        match floating_rate(&lower, style)? {
+            Some(rate) => rate,
+            None => match floating_rate(&format!("{lower}{}", sentence(context)), style)? {
+                Some(rate) => rate,
+                None => return Ok(None),
+            },
+        }
+    } else if let Some(bps) = basis_points(&lower, style)? {
         bps
     } else {
-        parse_number(&lower, style)?
+        match read_number(&lower, style)? {
+            Some(rate) => rate,
+            None => return Ok(None),
+        }
     };
     // The period is read from the span, or from the span run on into its clause (`0.8% per`
     // tagged, `month` after it).
     let period = period_factor(&lower)
         .or_else(|| period_factor(&format!("{lower}{clause}")))
         .unwrap_or(Decimal::ONE);
-    Some((rate * period).normalize())
+    let annual = rate
+        .checked_mul(period)
+        .ok_or_else(|| OutOfRange::too_large(span))?;
+    Ok(Some(annual.normalize()))
 }
 
 /// The rest of the sentence after a span, at most 120 bytes.
@@ -66,11 +88,7 @@ fn sentence(context: &str) -> String {
         .filter_map(|e| lower.find(e))
         .min()
         .unwrap_or(lower.len());
-    let mut cut = end.min(120);
-    while !lower.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    lower[..cut].to_owned()
+    slice::prefix(&lower, end.min(120)).to_owned()
 }
 
 fn is_interest_free(lower: &str) -> bool {
@@ -87,36 +105,44 @@ fn is_interest_free(lower: &str) -> bool {
 }
 
 /// `725 basis points`, `275 bps`, `50bp` as percent.
-fn basis_points(lower: &str, style: NumberStyle) -> Option<Decimal> {
-    let (value, range) = parse_digits(lower, style)?;
-    let after = lower[range.end..].trim_start();
+fn basis_points(lower: &str, style: NumberStyle) -> Result<Option<Decimal>, OutOfRange> {
+    let Some((value, range)) = read_digits(lower, style)? else {
+        return Ok(None);
+    };
+    let after = slice::from(lower, range.end).trim_start();
     let is_bps = ["bps", "bp ", "basis point"]
         .iter()
         .any(|u| after.starts_with(u))
         || after == "bp";
-    is_bps.then(|| value / Decimal::ONE_HUNDRED)
+    Ok(is_bps.then(|| value / Decimal::ONE_HUNDRED))
 }
 
 /// `Term SOFR + 275 bps (Term SOFR currently 4.31%)`, `Prime minus 50 bps, with the Prime Rate
 /// currently 7.50%`: the base value plus or minus the margin; `None` without a base value.
-fn floating_rate(lower: &str, style: NumberStyle) -> Option<Decimal> {
-    let quantities = quantities(lower, style);
-    let margin_index = quantities.iter().position(|q| {
-        let before = &lower[..q.start];
-        let tail = before.trim_end();
+fn floating_rate(lower: &str, style: NumberStyle) -> Result<Option<Decimal>, OutOfRange> {
+    let quantities = quantities(lower, style)?;
+    let tail_before = |q: &Quantity| slice::before(lower, q.start).trim_end();
+    let Some(margin_index) = quantities.iter().position(|q| {
+        let tail = tail_before(q);
         tail.ends_with('+')
             || tail.ends_with('-')
             || ["plus", "over", "above", "minus", "less", "below"]
                 .iter()
                 .any(|w| tail.ends_with(w))
-    })?;
-    let margin = &quantities[margin_index];
-    let base = quantities
+    }) else {
+        return Ok(None);
+    };
+    let Some(margin) = quantities.get(margin_index) else {
+        return Ok(None);
+    };
+    let Some((_, base)) = quantities
         .iter()
         .enumerate()
-        .find(|(i, q)| *i != margin_index && q.percent)?
-        .1;
-    let tail = lower[..margin.start].trim_end();
+        .find(|(i, q)| *i != margin_index && q.percent)
+    else {
+        return Ok(None);
+    };
+    let tail = tail_before(margin);
     let negative =
         tail.ends_with('-') || ["minus", "less", "below"].iter().any(|w| tail.ends_with(w));
     let margin_percent = if margin.bps {
@@ -124,11 +150,13 @@ fn floating_rate(lower: &str, style: NumberStyle) -> Option<Decimal> {
     } else {
         margin.value
     };
-    Some(if negative {
-        base.value - margin_percent
+    let rate = if negative {
+        base.value.checked_sub(margin_percent)
     } else {
-        base.value + margin_percent
-    })
+        base.value.checked_add(margin_percent)
+    };
+    rate.map(Some)
+        .ok_or_else(|| OutOfRange::too_large(lower))
 }
 
 struct Quantity {
@@ -138,12 +166,15 @@ struct Quantity {
     percent: bool,
 }
 
-fn quantities(lower: &str, style: NumberStyle) -> Vec<Quantity> {
+fn quantities(lower: &str, style: NumberStyle) -> Result<Vec<Quantity>, OutOfRange> {
     let mut found = Vec::new();
     let mut offset = 0;
-    while let Some((value, range)) = parse_digits(&lower[offset..], style) {
-        let (start, end) = (offset + range.start, offset + range.end);
-        let after = lower[end..].trim_start();
+    while let Some((value, range)) = read_digits(slice::from(lower, offset), style)? {
+        let (start, end) = (
+            offset.saturating_add(range.start),
+            offset.saturating_add(range.end),
+        );
+        let after = slice::from(lower, end).trim_start();
         let bps = ["bps", "bp", "basis point"]
             .iter()
             .any(|u| after.starts_with(u));
@@ -156,9 +187,9 @@ fn quantities(lower: &str, style: NumberStyle) -> Vec<Quantity> {
             bps,
             percent,
         });
-        offset = end.max(start + 1);
+        offset = end.max(start.saturating_add(1));
     }
-    found
+    Ok(found)
 }
 
 /// The period of a rate as its annualising factor: month × 12, week × 52, day × 365.
@@ -238,9 +269,9 @@ fn period_context(context: &str) -> String {
     let lower = context.to_lowercase();
     let clause_end = lower
         .find([',', ';', '.', '(', '\n'])
-        .unwrap_or(lower.len())
-        .min(40);
-    let clause = &lower[..clause_end.min(lower.len())];
+        .unwrap_or(lower.len());
+    // At most 40 bytes, cut on a character boundary (`除` is three bytes).
+    let clause = slice::prefix(&lower, clause_end.min(40));
     let schedule = [
         "payable",
         "paid",
@@ -255,7 +286,7 @@ fn period_context(context: &str) -> String {
         .filter_map(|w| clause.find(w))
         .min()
         .unwrap_or(clause.len());
-    clause[..cut].to_owned()
+    slice::prefix(clause, cut).to_owned()
 }
 
 #[cfg(test)]

@@ -2,13 +2,13 @@
 //! turns them into a tier.
 
 use rust_decimal::Decimal;
-use rust_decimal::prelude::ToPrimitive;
 
 use std::sync::LazyLock;
 
 use regex::Regex;
 
 use super::numbers::{NumberStyle, parse_digits, parse_number};
+use super::slice;
 use super::term::count_before;
 
 /// The spec's risk tiers, numbered as on-chain.
@@ -70,10 +70,9 @@ impl RiskFacts {
             return Some(ltv);
         }
         if let (Some(amount), Some(value)) = (amount, self.collateral_value) {
-            return (!value.is_zero()).then(|| amount / value * Decimal::ONE_HUNDRED);
+            return percent_of(amount, value);
         }
-        let ratio = self.collateral_ratio_percent.filter(|r| !r.is_zero())?;
-        Some(Decimal::from(10_000) / ratio)
+        percent_of(Decimal::ONE_HUNDRED, self.collateral_ratio_percent?)
     }
 
     /// Collateral ratio in percent from whichever fact gives it.
@@ -82,11 +81,25 @@ impl RiskFacts {
             return Some(ratio);
         }
         if let (Some(amount), Some(value)) = (amount, self.collateral_value) {
-            return (!amount.is_zero()).then(|| value / amount * Decimal::ONE_HUNDRED);
+            return percent_of(value, amount);
         }
-        let ltv = self.ltv_percent.filter(|l| !l.is_zero())?;
-        Some(Decimal::from(10_000) / ltv)
+        percent_of(Decimal::ONE_HUNDRED, self.ltv_percent?)
     }
+}
+
+/// `part / whole` in percent; `None` for a zero whole. Values read from a text can be anything,
+/// so a quotient too large for a `Decimal` saturates (the rubric only compares it).
+fn percent_of(part: Decimal, whole: Decimal) -> Option<Decimal> {
+    if whole.is_zero() {
+        return None;
+    }
+    let saturated = if part.is_sign_negative() == whole.is_sign_negative() {
+        Decimal::MAX
+    } else {
+        Decimal::MIN
+    };
+    let quotient = part.checked_div(whole).unwrap_or(saturated);
+    Some(quotient.saturating_mul(Decimal::ONE_HUNDRED))
 }
 
 /// The spec's rubric, first matching rule wins: high, then low, else medium.
@@ -163,9 +176,9 @@ pub fn stated_facts(text: &str, style: NumberStyle) -> RiskFacts {
 pub fn parse_percent(span: &str, style: NumberStyle) -> Option<Decimal> {
     let (value, range) = parse_digits(span, style)
         .or_else(|| parse_number(span, style).map(|v| (v, span.len()..span.len())))?;
-    let after = span[range.end..].trim_start().to_lowercase();
+    let after = slice::from(span, range.end).trim_start().to_lowercase();
     if after.starts_with('x') || after.starts_with("times") {
-        return Some(value * Decimal::ONE_HUNDRED);
+        return Some(value.saturating_mul(Decimal::ONE_HUNDRED));
     }
     Some(value)
 }
@@ -194,13 +207,17 @@ pub fn is_adverse(span: &str, style: NumberStyle) -> bool {
         let Some(unit_at) = lower.find("day").or_else(|| lower.find("month")) else {
             return false;
         };
-        let factor = if lower[unit_at..].starts_with("month") {
+        let factor = if slice::from(&lower, unit_at).starts_with("month") {
             30
         } else {
             1
         };
-        let count = count_before(&lower[..unit_at], style).and_then(|c| c.to_u32());
-        return count.is_some_and(|c| c * factor >= 60);
+        // A count too large to read is still 60 days or more.
+        let days = match count_before(slice::before(&lower, unit_at), style) {
+            Ok(count) => count.map(|c| c.saturating_mul(Decimal::from(factor))),
+            Err(_) => Some(Decimal::MAX),
+        };
+        return days.is_some_and(|d| d >= Decimal::from(60));
     }
     // Only the borrower's history counts: a contract's default rate or events of default do not,
     // and neither does a fragment that names no adverse event.

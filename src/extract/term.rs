@@ -7,7 +7,8 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use std::sync::LazyLock;
 
-use super::numbers::{NumberStyle, parse_digits, parse_words};
+use super::numbers::{NumberStyle, OutOfRange, read_digits, read_words};
+use super::slice;
 
 const MONTHS: [&str; 12] = [
     "january",
@@ -43,21 +44,35 @@ static MONTH_DAY_YEAR: LazyLock<Regex> = LazyLock::new(|| {
 /// Days in a term span: two dates give the calendar days between them; otherwise a count and
 /// a unit (`36 months`, `thirty-six (36) months`, `10-year`, `two weeks`), summed when several.
 pub fn parse_term(span: &str, style: NumberStyle) -> Option<u32> {
+    read_term(span, style).ok().flatten()
+}
+
+/// [`parse_term`], with a term that does not fit `termDays` (a `uint32` of days) an error.
+pub fn read_term(span: &str, style: NumberStyle) -> Result<Option<u32>, OutOfRange> {
     let dates = find_dates(span);
-    if dates.len() >= 2 {
-        let (start, end) = (dates[0].1, dates[dates.len() - 1].1);
-        let days = (end - start).num_days();
-        return u32::try_from(days).ok().filter(|d| *d > 0);
+    if dates.len() >= 2
+        && let (Some((_, start)), Some((_, end))) = (dates.first(), dates.last())
+    {
+        let days = end.signed_duration_since(*start).num_days();
+        return Ok(u32::try_from(days).ok().filter(|d| *d > 0));
     }
     tenor_days(span, style)
 }
 
-fn tenor_days(span: &str, style: NumberStyle) -> Option<u32> {
+fn tenor_days(span: &str, style: NumberStyle) -> Result<Option<u32>, OutOfRange> {
     let mut total = Decimal::ZERO;
     let mut previous_end = 0;
+    let unfit = || {
+        OutOfRange(format!(
+            "{:?} is more days than termDays (uint32) holds",
+            slice::prefix(span, 60)
+        ))
+    };
     for unit in UNIT.find_iter(span) {
-        let before = &span[previous_end..unit.start()];
-        let count = count_before(before, style)?;
+        let before = slice::span(span, previous_end, unit.start());
+        let Some(count) = count_before(before, style)? else {
+            return Ok(None);
+        };
         let factor = match unit.as_str().to_lowercase().trim_end_matches('s') {
             "day" => 1,
             "week" => 7,
@@ -65,38 +80,48 @@ fn tenor_days(span: &str, style: NumberStyle) -> Option<u32> {
             "quarter" => 90,
             _ => 365,
         };
-        total += count * Decimal::from(factor);
+        total = count
+            .checked_mul(Decimal::from(factor))
+            .and_then(|days| total.checked_add(days))
+            .ok_or_else(unfit)?;
         previous_end = unit.end();
     }
-    total.round().to_u32().filter(|d| *d > 0)
+    let days = total.round();
+    if days <= Decimal::ZERO {
+        return Ok(None);
+    }
+    days.to_u32().map(Some).ok_or_else(unfit)
 }
 
 /// The count written before a unit: digits when present (`fifteen (15) years` is 15), else
 /// words, else `a`/`an` for one.
-pub(super) fn count_before(before: &str, style: NumberStyle) -> Option<Decimal> {
-    if let Some((value, _)) = last_digits(before, style) {
-        return Some(value);
+pub(super) fn count_before(before: &str, style: NumberStyle) -> Result<Option<Decimal>, OutOfRange> {
+    if let Some((value, _)) = last_digits(before, style)? {
+        return Ok(Some(value));
     }
-    if let Some(value) = parse_words(before) {
-        return Some(value);
+    if let Some(value) = read_words(before)? {
+        return Ok(Some(value));
     }
     let last_word = before
         .split_whitespace()
         .last()
         .unwrap_or("")
         .to_lowercase();
-    matches!(last_word.as_str(), "a" | "an" | "one").then_some(Decimal::ONE)
+    Ok(matches!(last_word.as_str(), "a" | "an" | "one").then_some(Decimal::ONE))
 }
 
-fn last_digits(text: &str, style: NumberStyle) -> Option<(Decimal, std::ops::Range<usize>)> {
+fn last_digits(
+    text: &str,
+    style: NumberStyle,
+) -> Result<Option<(Decimal, std::ops::Range<usize>)>, OutOfRange> {
     let mut offset = 0;
     let mut last = None;
-    while let Some((value, range)) = parse_digits(&text[offset..], style) {
-        let end = offset + range.end;
-        last = Some((value, offset + range.start..end));
-        offset = end;
+    while let Some((value, range)) = read_digits(slice::from(text, offset), style)? {
+        let end = offset.saturating_add(range.end);
+        last = Some((value, offset.saturating_add(range.start)..end));
+        offset = end.max(offset.saturating_add(1));
     }
-    last
+    Ok(last)
 }
 
 /// Every date in `text`, in order, with its byte offset.

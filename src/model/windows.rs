@@ -1,12 +1,17 @@
 //! Tokens and windows: one untruncated encoding of a text, cut into overlapping windows that
 //! fit the encoder, BIO labels from byte spans, and spans back from per-token tag probabilities.
+//!
+//! Decoding takes whatever offsets and probabilities it is given without panicking: offsets
+//! past the text or inside a character, and rows shorter than `NUM_TAGS`, are read safely
+//! (raw string slices are denied here, as in `extract`).
+#![deny(clippy::string_slice)]
 
 use std::ops::Range;
 
 use tokenizers::Tokenizer;
 
 use super::labels::begin_tag;
-use crate::extract::{Entity, TaggedSpan};
+use crate::extract::{Entity, TaggedSpan, slice};
 
 /// A text's tokens without special tokens, with their byte offsets in the text.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,12 +76,17 @@ pub fn bio_tags(offsets: &[(usize, usize)], spans: &[(Entity, usize, usize)]) ->
 pub fn decode_spans(text: &str, offsets: &[(usize, usize)], probs: &[Vec<f32>]) -> Vec<TaggedSpan> {
     let mut spans: Vec<TaggedSpan> = Vec::new();
     let mut current: Option<(TaggedSpan, f32, usize)> = None;
+    // Only tokens that have both an offset and a row of probabilities are read.
+    let offsets = offsets.get(..probs.len().min(offsets.len())).unwrap_or_default();
     for group in word_groups(text, offsets) {
         let n = group.len() as f32;
         let mean = |tag: usize| {
             group
                 .clone()
-                .map(|i| probs[i].get(tag).copied().unwrap_or(0.0))
+                .map(|i| {
+                    let p = probs.get(i).and_then(|row| row.get(tag)).copied();
+                    p.filter(|p| p.is_finite()).unwrap_or(0.0)
+                })
                 .sum::<f32>()
                 / n
         };
@@ -85,12 +95,18 @@ pub fn decode_spans(text: &str, offsets: &[(usize, usize)], probs: &[Vec<f32>]) 
             .map(|e| (e, mean(1 + 2 * e) + mean(2 + 2 * e)))
             .max_by(|a, b| a.1.total_cmp(&b.1))
             .unwrap_or((0, 0.0));
-        let (start, end) = (offsets[group.start].0, offsets[group.end - 1].1);
+        let (Some(first), Some(last)) = (offsets.get(group.start), offsets.get(group.end - 1))
+        else {
+            continue;
+        };
+        let (start, end) = (first.0, last.1);
         if score <= outside {
             flush(&mut spans, current.take());
             continue;
         }
-        let entity = Entity::ALL[entity_index];
+        let Some(&entity) = Entity::ALL.get(entity_index) else {
+            continue;
+        };
         let begins = mean(1 + 2 * entity_index) > mean(2 + 2 * entity_index);
         let continues = !begins && current.as_ref().is_some_and(|(s, _, _)| s.entity == entity);
         if continues {
@@ -123,8 +139,16 @@ pub fn decode_spans(text: &str, offsets: &[(usize, usize)], probs: &[Vec<f32>]) 
 /// after a digit. A full stop
 /// or comma after a word is not part of it.
 fn word_groups(text: &str, offsets: &[(usize, usize)]) -> Vec<std::ops::Range<usize>> {
-    let piece = |i: usize| text.get(offsets[i].0..offsets[i].1).unwrap_or("");
-    let touching = |i: usize| i > 0 && i < offsets.len() && offsets[i].0 == offsets[i - 1].1;
+    let piece = |i: usize| {
+        offsets
+            .get(i)
+            .and_then(|&(start, end)| text.get(start..end))
+            .unwrap_or("")
+    };
+    let touching = |i: usize| {
+        i > 0
+            && matches!((offsets.get(i - 1), offsets.get(i)), (Some(prev), Some(this)) if this.0 == prev.1)
+    };
     let ends_digit = |i: usize| piece(i).chars().last().is_some_and(|c| c.is_ascii_digit());
     let starts_digit = |i: usize| piece(i).chars().next().is_some_and(|c| c.is_ascii_digit());
     let inner_separator = |i: usize| {
@@ -156,11 +180,14 @@ fn word_groups(text: &str, offsets: &[(usize, usize)]) -> Vec<std::ops::Range<us
 
 /// Drops commas, brackets and the like from a span's ends; false if nothing is left.
 fn trim_punctuation(text: &str, span: &mut TaggedSpan) -> bool {
-    let inner = &text[span.start..span.end];
+    // Offsets come from the tokenizer; a span is first put on whole characters of the text.
+    span.start = slice::floor(text, span.start);
+    span.end = slice::ceil(text, span.end);
+    let inner = slice::span(text, span.start, span.end);
     let trimmed_start = inner.trim_start_matches([',', ';', ':', '(', ')', ' ']);
-    span.start += inner.len() - trimmed_start.len();
+    span.start = span.start.saturating_add(inner.len().saturating_sub(trimmed_start.len()));
     let trimmed = trimmed_start.trim_end_matches([',', ';', ':', '(', ')', ' ']);
-    span.end = span.start + trimmed.len();
+    span.end = span.start.saturating_add(trimmed.len());
     span.end > span.start
 }
 
