@@ -117,6 +117,15 @@ const NAMES: &[(&str, &str)] = &[
     ("ether", "ETH"),
     ("Ξ", "ETH"),
     ("bitcoin", "BTC"),
+    // Chinese: `元` alone is the yuan; the longer names win over it.
+    ("人民币", "CNY"),
+    ("元", "CNY"),
+    ("美元", "USD"),
+    ("欧元", "EUR"),
+    ("英镑", "GBP"),
+    ("日元", "JPY"),
+    ("港元", "HKD"),
+    ("港币", "HKD"),
 ];
 
 /// Decimals of a code: ISO minor units for fiat, the token table, else 18.
@@ -171,7 +180,7 @@ fn name_in(span: &str, text: &str) -> Option<String> {
     let whole = text.to_lowercase();
     let code = match *code {
         "JPY"
-            if ["cny", "rmb", "yuan", "renminbi"]
+            if ["cny", "rmb", "yuan", "renminbi", "人民币"]
                 .iter()
                 .any(|w| whole.contains(w)) =>
         {

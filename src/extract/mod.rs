@@ -301,18 +301,26 @@ fn is_numeric(entity: Entity) -> bool {
 fn widen_count(text: &str, span: &mut TaggedSpan) {
     // `60` tagged, `days` not: take the unit after the count.
     let rest = slice::from(text, span.end);
-    let unit_len = rest.strip_prefix(' ').map_or(0, |r| {
-        let word = ascii_word(r);
+    // One space of any width (` `, U+00A0, U+3000) between the count and its unit.
+    let gap = rest
+        .chars()
+        .next()
+        .filter(|c| c.is_whitespace())
+        .map_or(0, char::len_utf8);
+    let unit_len = if gap == 0 {
+        0
+    } else {
+        let word = ascii_word(slice::from(rest, gap));
         let unit = [
             "day", "days", "week", "weeks", "month", "months", "quarter", "quarters", "year",
             "years",
         ];
         if unit.contains(&word.to_ascii_lowercase().as_str()) {
-            1 + word.len()
+            gap + word.len()
         } else {
             0
         }
-    });
+    };
     let inner = slice::span(text, span.start, span.end);
     if unit_len > 0 && !inner.chars().any(|c| c.is_ascii_alphabetic()) {
         span.end = span.end.saturating_add(unit_len);
@@ -325,7 +333,8 @@ fn widen_count(text: &str, span: &mut TaggedSpan) {
     if has_count {
         return;
     }
-    let before = slice::before(text, span.start).trim_end_matches([' ', '-']);
+    let before =
+        slice::before(text, span.start).trim_end_matches(|c: char| c.is_whitespace() || c == '-');
     // The word starts after the last whitespace character, whatever its width (U+3000 is three
     // bytes).
     let word_start = before
@@ -429,7 +438,9 @@ fn widen_number(text: &str, span: &mut TaggedSpan) {
         }
     }
     if matches!(span.entity, Entity::Amount | Entity::CollateralValue) {
-        span.end = span.end.saturating_add(scale_after(slice::from(text, span.end)));
+        span.end = span
+            .end
+            .saturating_add(scale_after(slice::from(text, span.end)));
     }
 }
 
@@ -486,8 +497,20 @@ fn read_best<T>(
 /// A currency written right beside the amount (`$12,500`, `12,500 USDC`) when the model tagged
 /// none.
 fn currency_near(text: &str, amount: &TaggedSpan) -> Option<TaggedSpan> {
-    let before_start = slice::floor(text, amount.start.saturating_sub(5));
-    let after_end = slice::ceil(text, amount.end.saturating_add(12));
+    // Five characters before and twelve after, counted in characters: a space can be three
+    // bytes (U+3000).
+    let before = slice::before(text, amount.start);
+    let before_start = before
+        .char_indices()
+        .rev()
+        .take(5)
+        .last()
+        .map_or(amount.start, |(i, _)| i);
+    let after = slice::from(text, amount.end);
+    let after_end = after
+        .char_indices()
+        .nth(12)
+        .map_or(text.len(), |(i, _)| amount.end.saturating_add(i));
     let candidates = [(before_start, amount.start), (amount.end, after_end)];
     candidates.into_iter().find_map(|(start, end)| {
         let window = slice::span(text, start, end);
@@ -544,8 +567,15 @@ fn read_facts(text: &str, spans: &[TaggedSpan], style: NumberStyle, threshold: f
 /// A score in the tier's band (low 0–33, medium 34–66, high 67–100), placed within the band by
 /// the sequence head's expected riskiness, so scores order the tiers as the spec requires.
 fn risk_score(tier: RiskTier, class: TextClass) -> u8 {
-    let [_, medium, high] = class.tier.map(|p| if p.is_finite() { p.max(0.0) } else { 0.0 });
-    let total: f32 = class.tier.iter().filter(|p| p.is_finite()).map(|p| p.max(0.0)).sum();
+    let [_, medium, high] = class
+        .tier
+        .map(|p| if p.is_finite() { p.max(0.0) } else { 0.0 });
+    let total: f32 = class
+        .tier
+        .iter()
+        .filter(|p| p.is_finite())
+        .map(|p| p.max(0.0))
+        .sum();
     let expected = if total > f32::EPSILON {
         (0.5 * medium + high) / total
     } else {
@@ -621,7 +651,13 @@ impl Extraction {
     }
 
     /// The currency: the most confident tagged one, else one written beside the amount.
-    fn read_currency(&mut self, text: &str, spans: &[TaggedSpan], amount: &TaggedSpan, threshold: f32) {
+    fn read_currency(
+        &mut self,
+        text: &str,
+        spans: &[TaggedSpan],
+        amount: &TaggedSpan,
+        threshold: f32,
+    ) {
         let tagged = read_best(spans, Entity::Currency, threshold, |c| {
             Ok(parse_currency(slice::span(text, c.start, c.end), text))
         })
@@ -646,7 +682,8 @@ impl Extraction {
         if let Some(amount) = self.amount
             && minor_units(amount, decimals).is_none()
         {
-            let reason = format!("amount {amount} × 10^{decimals} does not fit amountMinor (uint256)");
+            let reason =
+                format!("amount {amount} × 10^{decimals} does not fit amountMinor (uint256)");
             self.withhold(Field::Amount, reason);
         }
         if let Some(currency) = &self.currency
@@ -663,11 +700,16 @@ impl Extraction {
         let far: Vec<Field> = self
             .evidence
             .iter()
-            .filter(|(_, [start, end])| u32::try_from(*start).is_err() || u32::try_from(*end).is_err())
+            .filter(|(_, [start, end])| {
+                u32::try_from(*start).is_err() || u32::try_from(*end).is_err()
+            })
             .map(|(field, _)| *field)
             .collect();
         for field in far {
-            self.withhold(field, "its evidence lies beyond byte 4294967295 (uint32)".into());
+            self.withhold(
+                field,
+                "its evidence lies beyond byte 4294967295 (uint32)".into(),
+            );
         }
     }
 
@@ -789,10 +831,7 @@ impl Extraction {
                 .and_then(|c| currency_code(&c.code).ok())
                 .unwrap_or_default(),
             decimals,
-            aprPpm: self
-                .apr_percent
-                .and_then(|r| apr_ppm(r).ok())
-                .unwrap_or(0),
+            aprPpm: self.apr_percent.and_then(|r| apr_ppm(r).ok()).unwrap_or(0),
             termDays: self.term_days.unwrap_or(0),
             riskTier: self.risk_tier.map_or(0, |t| t as u8),
             riskScore: self.risk_score.unwrap_or(0),
@@ -804,7 +843,9 @@ impl Extraction {
 /// A rate in percent as `aprPpm`: parts per million, rounded, within `uint32`.
 pub fn apr_ppm(rate: Decimal) -> Result<u32, String> {
     if rate.is_sign_negative() && !rate.is_zero() {
-        return Err(format!("apr_percent {rate} is negative; aprPpm (uint32) cannot hold it"));
+        return Err(format!(
+            "apr_percent {rate} is negative; aprPpm (uint32) cannot hold it"
+        ));
     }
     rate.checked_mul(Decimal::from(10_000))
         .and_then(|ppm| ppm.round().to_u32())
@@ -822,6 +863,9 @@ pub fn minor_units(amount: Decimal, decimals: u8) -> Option<U256> {
     let shift = u32::from(decimals).checked_sub(scale)?;
     mantissa.checked_mul(U256::from(10u8).checked_pow(U256::from(shift))?)
 }
+
+#[cfg(test)]
+mod hostile;
 
 #[cfg(test)]
 #[allow(clippy::string_slice)] // literal texts, offsets found in them

@@ -41,7 +41,10 @@ pub struct OutOfRange(pub String);
 impl OutOfRange {
     /// `written` is too large to read.
     pub fn too_large(written: &str) -> Self {
-        Self(format!("{:?} is too large to read", slice::prefix(written, 60)))
+        Self(format!(
+            "{:?} is too large to read",
+            slice::prefix(written, 60)
+        ))
     }
 }
 
@@ -75,8 +78,8 @@ pub fn read_digits(
         return Ok(None);
     };
     let run_end = digit_run_end(text, start);
-    let raw =
-        slice::span(text, start, run_end).trim_end_matches([',', '.', ' ', '\u{a0}', '\u{202f}', '\'']);
+    let raw = slice::span(text, start, run_end)
+        .trim_end_matches([',', '.', ' ', '\u{a0}', '\u{202f}', '\'']);
     let mut end = start.saturating_add(raw.len());
     let Some(mut value) = parse_grouped(raw, style)? else {
         return Ok(None);
@@ -221,7 +224,12 @@ fn scale_suffix(rest: &str) -> Option<(Decimal, usize)> {
     let trimmed = rest.trim_start_matches([' ', '\u{a0}', '\u{202f}', '\u{2009}', '\u{3000}']);
     let gap = rest.len().saturating_sub(trimmed.len());
     // Chinese writes its scales as characters right after the digits: `5万元`, `1.2亿`.
-    for (glyph, scale) in [('万', 10_000i64), ('萬', 10_000), ('亿', 100_000_000), ('億', 100_000_000)] {
+    for (glyph, scale) in [
+        ('万', 10_000i64),
+        ('萬', 10_000),
+        ('亿', 100_000_000),
+        ('億', 100_000_000),
+    ] {
         if trimmed.starts_with(glyph) {
             return Some((Decimal::from(scale), gap + glyph.len_utf8()));
         }

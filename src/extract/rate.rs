@@ -155,8 +155,7 @@ fn floating_rate(lower: &str, style: NumberStyle) -> Result<Option<Decimal>, Out
     } else {
         base.value.checked_add(margin_percent)
     };
-    rate.map(Some)
-        .ok_or_else(|| OutOfRange::too_large(lower))
+    rate.map(Some).ok_or_else(|| OutOfRange::too_large(lower))
 }
 
 struct Quantity {

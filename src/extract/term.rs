@@ -95,7 +95,10 @@ fn tenor_days(span: &str, style: NumberStyle) -> Result<Option<u32>, OutOfRange>
 
 /// The count written before a unit: digits when present (`fifteen (15) years` is 15), else
 /// words, else `a`/`an` for one.
-pub(super) fn count_before(before: &str, style: NumberStyle) -> Result<Option<Decimal>, OutOfRange> {
+pub(super) fn count_before(
+    before: &str,
+    style: NumberStyle,
+) -> Result<Option<Decimal>, OutOfRange> {
     if let Some((value, _)) = last_digits(before, style)? {
         return Ok(Some(value));
     }

@@ -77,7 +77,9 @@ pub fn decode_spans(text: &str, offsets: &[(usize, usize)], probs: &[Vec<f32>]) 
     let mut spans: Vec<TaggedSpan> = Vec::new();
     let mut current: Option<(TaggedSpan, f32, usize)> = None;
     // Only tokens that have both an offset and a row of probabilities are read.
-    let offsets = offsets.get(..probs.len().min(offsets.len())).unwrap_or_default();
+    let offsets = offsets
+        .get(..probs.len().min(offsets.len()))
+        .unwrap_or_default();
     for group in word_groups(text, offsets) {
         let n = group.len() as f32;
         let mean = |tag: usize| {
@@ -185,7 +187,9 @@ fn trim_punctuation(text: &str, span: &mut TaggedSpan) -> bool {
     span.end = slice::ceil(text, span.end);
     let inner = slice::span(text, span.start, span.end);
     let trimmed_start = inner.trim_start_matches([',', ';', ':', '(', ')', ' ']);
-    span.start = span.start.saturating_add(inner.len().saturating_sub(trimmed_start.len()));
+    span.start = span
+        .start
+        .saturating_add(inner.len().saturating_sub(trimmed_start.len()));
     let trimmed = trimmed_start.trim_end_matches([',', ';', ':', '(', ')', ' ']);
     span.end = span.start.saturating_add(trimmed.len());
     span.end > span.start
