@@ -89,39 +89,38 @@ async fn attestation(
     })))
 }
 
-/// The on-chain terms as the spec's JSON.
+/// The on-chain terms as the spec's JSON. Every field is read within its domain: the chain may
+/// hold any `uint8` status, tier and decimals (a hub's checks can change, and events can be
+/// forged on other contracts), so an unknown status or tier is named as such, and the amount is
+/// `amountMinor / 10^decimals` for any decimals up to 255 and any `uint256`.
 pub fn terms_json(terms: &LoanTerms) -> serde_json::Value {
-    let status = ["", "ok", "incomplete", "not_a_loan"]
-        .get(usize::from(terms.status))
-        .copied()
-        .unwrap_or("invalid");
-    if terms.status == 3 {
-        return serde_json::json!({ "status": status });
-    }
+    let status = match terms.status {
+        1 => "ok".to_owned(),
+        2 => "incomplete".to_owned(),
+        3 => return serde_json::json!({ "status": "not_a_loan" }),
+        other => format!("unknown ({other})"),
+    };
     let currency = String::from_utf8_lossy(terms.currency.as_slice())
         .trim_end_matches('\0')
         .to_owned();
-    let amount = rust_decimal::Decimal::from_str_exact(&terms.amountMinor.to_string())
-        .ok()
-        .map(|minor| {
-            (minor / rust_decimal::Decimal::from(10u64.pow(u32::from(terms.decimals))))
-                .normalize()
-                .to_string()
-        });
-    let apr = (rust_decimal::Decimal::from(terms.aprPpm) / rust_decimal::Decimal::from(10_000))
-        .normalize()
-        .to_string();
-    let tier = ["", "low", "medium", "high"]
-        .get(usize::from(terms.riskTier))
-        .copied()
-        .filter(|t| !t.is_empty());
+    let tier = match terms.riskTier {
+        0 => None,
+        1 => Some("low".to_owned()),
+        2 => Some("medium".to_owned()),
+        3 => Some("high".to_owned()),
+        other => Some(format!("unknown ({other})")),
+    };
     let e = terms.evidence;
-    let span = |i: usize| (e[i] != e[i + 1]).then(|| [e[i], e[i + 1]]);
+    let span = |i: usize| match (e.get(i), e.get(i + 1)) {
+        (Some(start), Some(end)) if start != end => Some([*start, *end]),
+        _ => None,
+    };
     serde_json::json!({
         "status": status,
-        "amount": (terms.amountMinor > U256::ZERO).then_some(amount).flatten(),
+        "amount": (terms.amountMinor > U256::ZERO)
+            .then(|| decimal_string(terms.amountMinor, terms.decimals)),
         "currency": (!currency.is_empty()).then_some(currency),
-        "apr_percent": span(4).map(|_| apr),
+        "apr_percent": span(4).map(|_| decimal_string(U256::from(terms.aprPpm), 4)),
         "term_days": (terms.termDays > 0).then_some(terms.termDays),
         "risk_tier": tier,
         "risk_score": terms.riskScore,
@@ -129,6 +128,25 @@ pub fn terms_json(terms: &LoanTerms) -> serde_json::Value {
             "amount": span(0), "currency": span(2), "apr_percent": span(4), "term_days": span(6),
         },
     })
+}
+
+/// `value / 10^decimals` written out in full, without trailing zeros (`1250000.5`), for any
+/// `uint256` and any `uint8` of decimals: done on the decimal digits, so nothing can overflow.
+pub fn decimal_string(value: U256, decimals: u8) -> String {
+    let digits = value.to_string();
+    let decimals = usize::from(decimals);
+    let (whole, fraction) = if digits.len() > decimals {
+        let (whole, fraction) = digits.split_at(digits.len() - decimals);
+        (whole.to_owned(), fraction.to_owned())
+    } else {
+        ("0".to_owned(), format!("{digits:0>decimals$}"))
+    };
+    let fraction = fraction.trim_end_matches('0');
+    if fraction.is_empty() {
+        whole
+    } else {
+        format!("{whole}.{fraction}")
+    }
 }
 
 /// The node's own record of the request, if its HTTP API answers.
@@ -150,4 +168,65 @@ async fn node_view(config: &Config, id: U256) -> Option<serde_json::Value> {
         "reason": record["reason"],
         "result": record["result"],
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy::primitives::FixedBytes;
+
+    fn terms(status: u8, minor: U256, decimals: u8, tier: u8) -> LoanTerms {
+        LoanTerms {
+            status,
+            amountMinor: minor,
+            currency: FixedBytes(*b"USD\0\0\0\0\0"),
+            decimals,
+            aprPpm: 71_250,
+            termDays: 360,
+            riskTier: tier,
+            riskScore: 40,
+            evidence: [0, 3, 4, 7, 8, 12, 13, 20],
+        }
+    }
+
+    #[test]
+    fn amounts_for_any_decimals_and_any_uint256() {
+        assert_eq!(decimal_string(U256::from(125_000_050u64), 2), "1250000.5");
+        assert_eq!(decimal_string(U256::from(5u8), 0), "5");
+        assert_eq!(decimal_string(U256::from(5u8), 3), "0.005");
+        assert_eq!(decimal_string(U256::ZERO, 255), "0");
+        assert_eq!(decimal_string(U256::from(1000u64), 3), "1");
+        let max = decimal_string(U256::MAX, 255);
+        assert!(max.starts_with("0.") && max.len() == 257, "{max}");
+        assert_eq!(decimal_string(U256::MAX, 0), U256::MAX.to_string());
+        assert_eq!(
+            decimal_string(U256::MAX, 18),
+            "115792089237316195423570985008687907853269984665640564039457.584007913129639935"
+        );
+    }
+
+    #[test]
+    fn every_status_tier_and_decimals_decode_without_panicking() {
+        for status in 0..=u8::MAX {
+            for decimals in [0, 2, 18, 19, 20, 77, 78, 200, 255] {
+                for tier in [0, 1, 3, 4, 255] {
+                    for minor in [U256::ZERO, U256::from(1u8), U256::MAX] {
+                        let _ = terms_json(&terms(status, minor, decimals, tier));
+                    }
+                }
+            }
+        }
+        let json = terms_json(&terms(1, U256::from(180_000_00u64), 2, 2));
+        assert_eq!(json["amount"], "180000");
+        assert_eq!(json["apr_percent"], "7.125");
+        assert_eq!(json["risk_tier"], "medium");
+        let odd = terms_json(&terms(9, U256::from(7u8), 255, 200));
+        assert_eq!(odd["status"], "unknown (9)");
+        assert_eq!(odd["risk_tier"], "unknown (200)");
+        assert!(odd["amount"].as_str().unwrap().ends_with('7'));
+        assert_eq!(
+            terms_json(&terms(3, U256::MAX, 255, 255))["status"],
+            "not_a_loan"
+        );
+    }
 }
