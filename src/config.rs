@@ -104,6 +104,10 @@ pub struct ModelConfig {
     /// How long a batch waits for more texts before it runs, in milliseconds.
     #[serde(default = "defaults::max_wait_ms")]
     pub max_wait_ms: u64,
+    /// How long one batch may take, in seconds, before the worker counts as stuck: `/readyz`
+    /// then fails and the node exits non-zero (the batch's texts are counted as read once).
+    #[serde(default = "defaults::max_read_secs")]
+    pub max_read_secs: u64,
 }
 
 /// How `fulfill` transactions are sent and replaced.
@@ -183,6 +187,9 @@ mod defaults {
     }
     pub fn max_wait_ms() -> u64 {
         100
+    }
+    pub fn max_read_secs() -> u64 {
+        120
     }
     pub fn replace_after_blocks() -> u64 {
         3
@@ -289,6 +296,10 @@ impl Config {
         anyhow::ensure!(
             self.chain.rpc_timeout_secs >= 1,
             "chain.rpc_timeout_secs: must be at least 1"
+        );
+        anyhow::ensure!(
+            self.model.max_read_secs >= 1,
+            "model.max_read_secs: must be at least 1"
         );
         anyhow::ensure!(
             (1..=256).contains(&self.model.batch_size),

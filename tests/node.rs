@@ -846,3 +846,125 @@ async fn an_unreachable_rpc_is_retried_and_the_node_recovers() {
     let retries = node.log_text().matches("watcher:").count();
     assert!(retries >= 3, "the watcher did not retry: {retries}");
 }
+
+/// Texts of the kinds that used to crash the reader (issue 8): a Chinese contract with U+3000
+/// beside its figures, multi-byte whitespace and invisible marks, numbers of 40+ digits, rates
+/// and terms too large for their fields.
+fn hostile_texts() -> Vec<String> {
+    let contract = include_str!("data/loan-contract-zh.txt").to_owned();
+    let forty = "9".repeat(44);
+    vec![
+        contract,
+        "借条\n今借到王小明人民币\u{3000}5万元整（¥50,000.00），年利率\u{3000}8%，借款期限\u{3000}12\u{3000}个月，\
+         到期一次还本付息。除另有约定外，逾期按日万分之五计息。\n借款人：张三\u{3000}2026年1月5日"
+            .to_owned(),
+        "Loan\u{3000}agreement:\u{a0}the\u{2009}lender\u{202f}lends USD\u{3000}12,500\u{200b} at\u{200f}\
+         9.5%\u{202e} per annum\u{feff} for\u{3000}36\u{3000}months, secured, LTV\u{a0}55%."
+            .to_owned(),
+        format!(
+            "Promissory note. The borrower promises to pay USD {forty} billion with interest at \
+             99999999999999999999999999% per annum over 99999999999 years."
+        ),
+        "Facility of EUR 100000000000000000000 billion at 4294967296 percent per month for \
+         4294967296 days, FICO 700."
+            .to_owned(),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_texts_are_attested_and_the_loans_behind_them_are_read() {
+    let chain = Chain::new().await;
+    let http = free_port();
+    let config = chain.config(&chain.anvil.endpoint(), http, "confirmations = 0", "");
+    let mut node = Node::start_ready(&config, http).await;
+
+    let mut texts = hostile_texts();
+    texts.extend(example_texts().into_iter().take(3));
+    let mut ids = Vec::new();
+    for text in &texts {
+        ids.push(chain.apply(text).await);
+    }
+    node.wait_fulfilled(&ids, Duration::from_secs(180)).await;
+    // Every request, hostile or not, carries exactly what the model reads from its text.
+    chain.assert_all_fulfilled_once(&ids, &texts).await;
+    let huge = node.record(ids[3]).await.unwrap();
+    assert_ne!(huge["result"]["status"], "ok", "{huge}");
+    assert_eq!(node.get("/readyz").await.map(|r| r.0), Some(200));
+    let (_, metrics) = node.get("/metrics").await.unwrap();
+    assert!(
+        metrics.contains("loan_oracle_extraction_panics_total 0"),
+        "no reading panicked:\n{metrics}"
+    );
+    assert!(node.terminate().success());
+}
+
+/// Records the confirmed requests into the node's store, as the watcher does, without a node.
+async fn watch_into_store(chain: &Chain, data_dir: &Path, expected: usize) {
+    use loan_oracle::chain::read_provider;
+    use loan_oracle::chain::watcher::{WatchSettings, Watcher};
+    let store = loan_oracle::store::Store::open(data_dir).unwrap();
+    let watcher = Watcher::new(
+        read_provider(&chain.anvil.endpoint()).unwrap(),
+        store.clone(),
+        WatchSettings {
+            hub: chain.hub,
+            start_block: chain.start_block,
+            confirmations: 0,
+            max_block_range: 500,
+            reorg_rewind_blocks: 64,
+            rpc_timeout: Duration::from_secs(5),
+        },
+        Arc::new(loan_oracle::node::metrics::Metrics::new()),
+    );
+    while store.open_requests().unwrap().len() < expected {
+        watcher.poll().await.unwrap();
+    }
+}
+
+/// A crash no catch can stop (an abort, `kill -9` mid-read) leaves a reading counted against the
+/// texts being read. This test leaves the store exactly as two such crashes would: one text
+/// whose reading died twice, one whose reading died once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_text_whose_reading_died_twice_is_set_aside_and_the_rest_flow_on() {
+    let chain = Chain::new().await;
+    let http = free_port();
+    let config = chain.config(&chain.anvil.endpoint(), http, "confirmations = 0", "");
+    let texts: Vec<String> = example_texts().into_iter().skip(5).take(3).collect();
+    let mut ids = Vec::new();
+    for text in &texts {
+        ids.push(chain.apply(text).await);
+    }
+    let data_dir = chain.dir.path().join("data");
+    watch_into_store(&chain, &data_dir, ids.len()).await;
+    {
+        let store = loan_oracle::store::Store::open(&data_dir).unwrap();
+        store.begin_reading(&ids).unwrap(); // a batch of all three died
+        store.begin_reading(&ids[..1]).unwrap(); // the first, read alone, died again
+    }
+
+    let mut node = Node::start_ready(&config, http).await;
+    node.wait_fulfilled(&ids[1..], Duration::from_secs(120))
+        .await;
+    chain
+        .assert_all_fulfilled_once(&ids[1..], &texts[1..])
+        .await;
+    let failed = node.record(ids[0]).await.unwrap();
+    assert_eq!(failed["state"], "failed", "{failed}");
+    let reason = failed["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("died 2 times"), "{reason}");
+    assert!(
+        chain.attestations(ids[0]).await.is_empty(),
+        "never attested"
+    );
+    let second = node.record(ids[1]).await.unwrap();
+    assert_eq!(
+        second["read_attempts"], 2,
+        "read once more, alone: {second}"
+    );
+    let (_, metrics) = node.get("/metrics").await.unwrap();
+    assert!(
+        metrics.contains("loan_oracle_requests{state=\"failed\"} 1"),
+        "{metrics}"
+    );
+    assert!(node.ready().await);
+}

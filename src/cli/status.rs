@@ -216,7 +216,7 @@ mod tests {
                 }
             }
         }
-        let json = terms_json(&terms(1, U256::from(180_000_00u64), 2, 2));
+        let json = terms_json(&terms(1, U256::from(18_000_000_u64), 2, 2));
         assert_eq!(json["amount"], "180000");
         assert_eq!(json["apr_percent"], "7.125");
         assert_eq!(json["risk_tier"], "medium");

@@ -1,6 +1,7 @@
 //! Metrics and health: what `/metrics` exports in Prometheus text format and what `/readyz`
 //! decides from.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use prometheus_client::encoding::text::encode;
@@ -10,6 +11,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use crate::extract::worker::WorkerMetrics;
 use crate::store::{State, Store};
 
 type Labels = Vec<(&'static str, &'static str)>;
@@ -18,8 +20,8 @@ type Labels = Vec<(&'static str, &'static str)>;
 pub struct Metrics {
     registry: Registry,
     requests: Family<Labels, Gauge>,
-    pub extraction_seconds: Histogram,
-    pub batch_size: Histogram,
+    /// The extraction worker's own metrics and health.
+    pub worker: Arc<WorkerMetrics>,
     pub request_latency_seconds: Histogram,
     pub tx_attempts: Family<Labels, Counter>,
     pub gas_used: Counter,
@@ -53,14 +55,8 @@ impl Metrics {
             "Requests in the store, by state",
             requests.clone(),
         );
-        let extraction_seconds = Histogram::new(exponential_buckets(0.01, 2.0, 12));
-        registry.register(
-            "extraction_seconds",
-            "Wall time of one model batch",
-            extraction_seconds.clone(),
-        );
-        let batch_size = Histogram::new([1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0]);
-        registry.register("batch_size", "Texts per model batch", batch_size.clone());
+        let worker = Arc::new(WorkerMetrics::new());
+        worker.register(&mut registry);
         let request_latency_seconds = Histogram::new(exponential_buckets(0.25, 2.0, 12));
         registry.register(
             "request_latency_seconds",
@@ -114,8 +110,7 @@ impl Metrics {
         Self {
             registry,
             requests,
-            extraction_seconds,
-            batch_size,
+            worker,
             request_latency_seconds,
             tx_attempts,
             gas_used,
@@ -157,6 +152,9 @@ impl Metrics {
         }
         if !self.model_loaded.load(Ordering::Relaxed) {
             problems.push("model not loaded".to_owned());
+        }
+        if let Some(problem) = self.worker.health.problem() {
+            problems.push(problem);
         }
         let lag = self.lag.load(Ordering::Relaxed);
         if lag > max_lag {

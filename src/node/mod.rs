@@ -22,9 +22,9 @@ use crate::attestation::{self, domain};
 use crate::chain::watcher::{Poll, WatchSettings, Watcher};
 use crate::chain::{chain_id, read_provider, signing_provider};
 use crate::config::Config;
-use crate::extract::worker::{BatchSettings, Job, Outcome, Worker};
+use crate::extract::worker::{BatchSettings, Job, OnRead, Outcome, Supervision, Worker};
 use crate::model::{Extractor, parse_device};
-use crate::store::{State, Store};
+use crate::store::{MAX_READ_ATTEMPTS, State, Store};
 use crate::submit::{SubmitSettings, Submitter, bump_permille};
 use metrics::Metrics;
 
@@ -75,13 +75,16 @@ pub async fn run(
     tracing::info!(model = %model_id, dir = %config.model.dir.display(), "model loaded");
     let (outcomes_tx, outcomes) = mpsc::unbounded_channel();
     let worker = Worker::spawn(
-        model,
+        Arc::new(model),
         BatchSettings {
             max_batch: config.model.batch_size,
             max_wait: Duration::from_millis(config.model.max_wait_ms),
+            max_read: Duration::from_secs(config.model.max_read_secs),
+            restart_pause: Duration::from_secs(1),
         },
         outcomes_tx,
-        metrics.clone(),
+        metrics.worker.clone(),
+        count_readings(store.clone()),
     )?;
     metrics.model_loaded.store(true, Ordering::Relaxed);
 
@@ -134,21 +137,29 @@ pub async fn run(
         model_id,
         signed: signed.clone(),
     };
+    // The tasks stop on a signal, or when the extraction worker cannot go on.
+    let (stop_tx, stop) = watch::channel(false);
+    tokio::spawn(forward_shutdown(shutdown, stop_tx.clone()));
     let tasks = (
-        tokio::spawn(watch_loop(watcher, poll, metrics.clone(), shutdown.clone())),
+        tokio::spawn(watch_loop(watcher, poll, metrics.clone(), stop.clone())),
         tokio::spawn(extract_loop(
             store.clone(),
             worker,
             outcomes,
             signer,
-            shutdown.clone(),
+            (stop.clone(), stop_tx),
         )),
-        tokio::spawn(submit_loop(submitter, poll, signed, shutdown.clone())),
+        tokio::spawn(submit_loop(submitter, poll, signed, stop.clone())),
     );
     let (watched, extracted, submitted) = tokio::join!(tasks.0, tasks.1, tasks.2);
     watched.context("watcher task")?;
-    extracted.context("extraction task")?;
     submitted.context("submitter task")?;
+    if let Err(error) = extracted.context("extraction task")? {
+        let counts = store.counts()?;
+        tracing::error!(?counts, "node stopping: {error:#}");
+        let _ = http.stop().await;
+        return Err(error);
+    }
     let counts = store.counts()?;
     tracing::info!(?counts, "node stopped; every request's state is stored");
     http.stop().await
@@ -209,6 +220,26 @@ async fn check_registration(
     }
 }
 
+/// Turns `to` true once `from` does (a signal), so the tasks have one stop they all follow.
+async fn forward_shutdown(mut from: watch::Receiver<bool>, to: watch::Sender<bool>) {
+    if from.wait_for(|stop| *stop).await.is_ok() {
+        let _ = to.send(true);
+    }
+}
+
+/// Counts a reading against each request before the model reads it (see
+/// [`crate::store::RequestRecord::read_attempts`]).
+fn count_readings(store: Store) -> OnRead {
+    Arc::new(move |ids: &[U256]| {
+        if let Err(error) = store.begin_reading(ids) {
+            tracing::error!(
+                "cannot count the readings of {} requests: {error}",
+                ids.len()
+            );
+        }
+    })
+}
+
 /// Loads the model off the async runtime.
 async fn load_model(dir: PathBuf, device: String) -> anyhow::Result<Extractor> {
     tokio::task::spawn_blocking(move || {
@@ -259,16 +290,19 @@ async fn watch_loop(
 }
 
 /// Feeds seen requests to the worker and signs what it reads, until shutdown; then lets the
-/// batch in hand finish and stores its results.
+/// batch in hand finish and stores its results. The worker is supervised on every tick: when
+/// its thread dies, the jobs it held are sent again once it is restarted; when it cannot go on,
+/// every task is stopped and the error returned, so the node exits non-zero.
 async fn extract_loop(
     store: Store,
     mut worker: Worker,
     mut outcomes: mpsc::UnboundedReceiver<Outcome>,
     signer: Signer,
-    mut shutdown: watch::Receiver<bool>,
-) {
+    (mut shutdown, stop_all): (watch::Receiver<bool>, watch::Sender<bool>),
+) -> anyhow::Result<()> {
     let mut in_flight: HashSet<U256> = HashSet::new();
     let mut tick = tokio::time::interval(Duration::from_millis(100));
+    let mut failure = None;
     loop {
         tokio::select! {
             _ = shutdown.changed() => break,
@@ -277,21 +311,36 @@ async fn extract_loop(
                 signer.store_outcome(outcome);
             }
             _ = tick.tick() => {
+                match worker.supervise() {
+                    Ok(Supervision::Died(_)) => in_flight.clear(),
+                    Ok(_) => {}
+                    Err(error) => {
+                        failure = Some(error);
+                        break;
+                    }
+                }
                 if let Err(error) = dispatch(&store, &worker, &signer, &mut in_flight) {
                     tracing::error!("dispatch: {error:#}");
                 }
             }
         }
     }
+    let _ = stop_all.send(true);
     // Stop taking work; the worker finishes its batch, and its results are stored.
     tokio::task::block_in_place(|| worker.stop());
     while let Ok(outcome) = outcomes.try_recv() {
         signer.store_outcome(outcome);
     }
+    match failure {
+        Some(error) => Err(error.into()),
+        None => Ok(()),
+    }
 }
 
 /// One scan of the open requests: queues every seen one the worker does not already have, and
-/// signs any left extracted (a stop between the two writes).
+/// signs any left extracted (a stop between the two writes). A request whose reading died
+/// before is read alone; one whose reading died [`MAX_READ_ATTEMPTS`] times is set aside as
+/// failed, so it is never retried forever and the requests behind it flow on.
 fn dispatch(
     store: &Store,
     worker: &Worker,
@@ -300,17 +349,41 @@ fn dispatch(
 ) -> anyhow::Result<()> {
     for record in store.open_requests()? {
         match record.state {
+            // The count includes a reading in hand: only one that is not can have died.
+            State::Seen if in_flight.contains(&record.id) => {}
+            State::Seen if record.read_attempts >= MAX_READ_ATTEMPTS => {
+                set_aside(store, &record)?;
+            }
             State::Seen if in_flight.insert(record.id) => {
                 let job = Job {
                     id: record.id,
                     text: record.text,
+                    alone: record.read_attempts > 0,
                 };
-                anyhow::ensure!(worker.submit(job), "the extraction worker stopped");
+                if !worker.submit(job) {
+                    // The worker is down; the job is sent again once it runs.
+                    in_flight.remove(&record.id);
+                    return Ok(());
+                }
             }
             State::Extracted => signer.sign(record.id)?,
             _ => {}
         }
     }
+    Ok(())
+}
+
+/// Fails a request whose reading died too often.
+fn set_aside(store: &Store, record: &crate::store::RequestRecord) -> anyhow::Result<()> {
+    let reason = format!(
+        "reading its text died {} times (the process aborted, was killed or the worker was \
+         stuck while reading it); set aside, never read again",
+        record.read_attempts
+    );
+    tracing::error!(id = %record.id, "{reason}");
+    store.transition(record.id, State::Failed, |r| {
+        r.reason = Some(reason.clone())
+    })?;
     Ok(())
 }
 

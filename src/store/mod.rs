@@ -104,6 +104,12 @@ pub struct RequestRecord {
     /// When the node first read the request, in Unix milliseconds.
     #[serde(default)]
     pub seen_at_ms: u64,
+    /// Readings of the text begun by the model. One that ends stores its result, so a count
+    /// above zero on a request still `seen` means a reading died with the process (an abort,
+    /// `kill -9`, a stuck thread): the text is then read alone, and after
+    /// [`MAX_READ_ATTEMPTS`] it is set aside.
+    #[serde(default)]
+    pub read_attempts: u32,
 }
 
 impl RequestRecord {
@@ -140,6 +146,7 @@ impl RequestRecord {
             fulfilled_tx: None,
             reason: None,
             seen_at_ms: now_ms(),
+            read_attempts: 0,
         }
     }
 
@@ -160,6 +167,9 @@ impl RequestRecord {
         self.attempts.last()
     }
 }
+
+/// Readings of one text that may die before the request is set aside as failed.
+pub const MAX_READ_ATTEMPTS: u32 = 2;
 
 /// How a skipped request's reason starts when a reorg removed its log.
 pub const ORPHANED: &str = "orphaned by a reorg";
@@ -296,6 +306,33 @@ impl Store {
             .map_err(unwrap_tx)?;
         self.db.flush()?;
         Ok(record)
+    }
+
+    /// Counts a reading begun for each of `ids` that is still `seen`, in one durable write
+    /// before the model reads them (see [`RequestRecord::read_attempts`]).
+    pub fn begin_reading(&self, ids: &[U256]) -> Result<(), StoreError> {
+        self.requests
+            .transaction(|requests| {
+                for id in ids {
+                    let k = key(*id);
+                    let Some(bytes) = requests.get(k)? else {
+                        continue;
+                    };
+                    let mut record: RequestRecord = serde_json::from_slice(&bytes)
+                        .map_err(|e| ConflictableTransactionError::Abort(StoreError::Corrupt(e)))?;
+                    if record.state != State::Seen {
+                        continue;
+                    }
+                    record.read_attempts = record.read_attempts.saturating_add(1);
+                    let encoded = serde_json::to_vec(&record)
+                        .map_err(|e| ConflictableTransactionError::Abort(StoreError::Corrupt(e)))?;
+                    requests.insert(&k[..], encoded)?;
+                }
+                Ok(())
+            })
+            .map_err(unwrap_tx)?;
+        self.db.flush()?;
+        Ok(())
     }
 
     /// A transaction's bookkeeping, written before it is sent: records the attempt and moves the
@@ -609,6 +646,32 @@ mod tests {
             .unwrap();
         assert_eq!((record.state, record.attempts.len()), (State::Signed, 0));
         assert_eq!(store.next_nonce().unwrap(), Some(7));
+    }
+
+    #[test]
+    fn readings_begun_are_counted_on_seen_requests_only_and_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            store
+                .record_confirmed(&[record(1), record(2)], CURSOR_20)
+                .unwrap();
+            store
+                .begin_reading(&[U256::from(1), U256::from(2)])
+                .unwrap();
+            store
+                .begin_reading(&[U256::from(1), U256::from(9)])
+                .unwrap();
+            read_and_sign(&store, 2);
+            store.begin_reading(&[U256::from(2)]).unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        let attempts = |id: u64| store.get(U256::from(id)).unwrap().unwrap().read_attempts;
+        assert_eq!(
+            (attempts(1), attempts(2)),
+            (2, 1),
+            "a signed request is not read again"
+        );
     }
 
     const CURSOR_20: Cursor = Cursor {
