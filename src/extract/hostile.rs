@@ -302,3 +302,24 @@ fn any_class_probabilities() {
         );
     }
 }
+
+/// Inputs `scripts/fuzz-extract.sh` found (seed 8, on the code before the slicing helpers).
+#[test]
+fn inputs_the_fuzzer_found() {
+    use crate::model::windows::decode_spans;
+    // A token offset past the end of an empty text, with a NaN probability:
+    // "end byte index 1 is out of bounds of ``".
+    let spans = decode_spans("", &[(0, 1)], &[vec![f32::NAN]]);
+    assert!(read("", &spans).status != Status::Ok);
+    // Offsets and probability rows of different lengths, offsets inside characters.
+    let text = "借\u{3000}5万";
+    let rows = vec![vec![0.0, 0.9, 0.05]; 2];
+    let spans = decode_spans(text, &[(1, 4), (4, 8), (8, 30)], &rows);
+    read(text, &spans);
+    // U+00A0 between the groups of a number, whatever span the model put on it: "start byte
+    // index 6 is not a char boundary; it is inside '\u{a0}'".
+    read_every_span(
+        "0\u{a0}42\u{a0}54 days   43105,2 to 0,01,16,00,01,00,10 lakh ",
+        &[0, 1, 2, 3, 4, 6, 9, 14, 30],
+    );
+}
