@@ -17,6 +17,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 use alloy::sol_types::SolValue;
 use candle_core::Device;
@@ -69,14 +70,21 @@ fn main() -> anyhow::Result<()> {
     // message for every shrinking step would only be noise.
     std::panic::set_hook(Box::new(|_| {}));
 
+    let started = Instant::now();
     let post = run_post_model(&args, &fragments);
+    let post_secs = started.elapsed().as_secs_f64();
+    let started = Instant::now();
     let full = run_full(&args, &fragments)?;
+    let full_secs = started.elapsed().as_secs_f64();
     let failed = post.is_err() || full.is_err();
     println!("fuzz-extract summary (seed {}):", args.seed);
-    for (name, result) in [("after the model", &post), ("whole read path", &full)] {
+    for (name, result, secs) in [
+        ("after the model", &post, post_secs),
+        ("whole read path", &full, full_secs),
+    ] {
         match result {
-            Ok(n) => println!("  {name}: {n} inputs, no panic, nothing failed"),
-            Err(e) => println!("  {name}: FAILED: {e}"),
+            Ok(n) => println!("  {name}: {n} inputs in {secs:.0} s, no panic, nothing failed"),
+            Err(e) => println!("  {name}: FAILED after {secs:.0} s: {e}"),
         }
     }
     if failed {

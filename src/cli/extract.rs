@@ -69,7 +69,7 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<()> {
         json["spans"] = reading
             .spans
             .iter()
-            .map(|s| serde_json::json!({"entity": s.entity, "text": &text[s.start..s.end], "span": [s.start, s.end], "confidence": s.confidence}))
+            .map(|s| serde_json::json!({"entity": s.entity, "text": crate::extract::slice::span(text, s.start, s.end), "span": [s.start, s.end], "confidence": s.confidence}))
             .collect();
         json["class"] =
             serde_json::json!({"tier": reading.class.tier, "not_a_loan": reading.class.not_a_loan});

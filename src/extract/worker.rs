@@ -182,7 +182,7 @@ impl WorkerHealth {
         }
     }
 
-    fn set_down(&self, why: Option<String>) {
+    pub(crate) fn set_down(&self, why: Option<String>) {
         if let Ok(mut down) = self.down.lock() {
             *down = why;
         }

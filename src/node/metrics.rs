@@ -197,3 +197,25 @@ pub fn state_name(state: State) -> &'static str {
         State::Skipped => "skipped",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readiness_names_a_dead_extraction_worker() {
+        let metrics = Metrics::new();
+        metrics.rpc_ok.store(true, Ordering::Relaxed);
+        metrics.model_loaded.store(true, Ordering::Relaxed);
+        metrics.set_cursor(10, 10);
+        assert_eq!(metrics.readiness(5), Ok(()));
+        metrics
+            .worker
+            .health
+            .set_down(Some("panicked: store unavailable".into()));
+        let why = metrics.readiness(5).unwrap_err();
+        assert_eq!(why, "extraction worker down: panicked: store unavailable");
+        metrics.worker.health.set_down(None);
+        assert_eq!(metrics.readiness(5), Ok(()));
+    }
+}
