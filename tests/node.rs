@@ -89,6 +89,15 @@ impl Chain {
         }
     }
 
+    /// A fresh chain and a ready node on it that reads requests as soon as they are mined.
+    async fn with_ready_node() -> (Self, Node) {
+        let chain = Self::new().await;
+        let http = free_port();
+        let config = chain.config(&chain.anvil.endpoint(), http, "confirmations = 0", "");
+        let node = Node::start_ready(&config, http).await;
+        (chain, node)
+    }
+
     /// A node config for this chain: `chain_extra` adds `[chain]` keys, `extra` more sections.
     fn config(&self, rpc_url: &str, http: SocketAddr, chain_extra: &str, extra: &str) -> PathBuf {
         let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/loan-terms-v1");
@@ -472,10 +481,7 @@ fn expected_terms(texts: &[String]) -> Vec<LoanTerms> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_requests_end_to_end() {
-    let chain = Chain::new().await;
-    let http = free_port();
-    let config = chain.config(&chain.anvil.endpoint(), http, "confirmations = 0", "");
-    let mut node = Node::start_ready(&config, http).await;
+    let (chain, mut node) = Chain::with_ready_node().await;
 
     let texts: Vec<String> = example_texts().into_iter().take(20).collect();
     let mut ids = Vec::new();
@@ -650,10 +656,7 @@ async fn a_reorged_request_is_not_attested_and_its_replacement_is() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reorg_below_the_cursor_is_found_by_block_hash() {
-    let chain = Chain::new().await;
-    let http = free_port();
-    let config = chain.config(&chain.anvil.endpoint(), http, "confirmations = 0", "");
-    let mut node = Node::start_ready(&config, http).await;
+    let (chain, mut node) = Chain::with_ready_node().await;
     chain.owner.anvil_mine(Some(3), None).await.unwrap();
     let head = chain.owner.get_block_number().await.unwrap();
     node.wait_for(
@@ -873,10 +876,7 @@ fn hostile_texts() -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_texts_are_attested_and_the_loans_behind_them_are_read() {
-    let chain = Chain::new().await;
-    let http = free_port();
-    let config = chain.config(&chain.anvil.endpoint(), http, "confirmations = 0", "");
-    let mut node = Node::start_ready(&config, http).await;
+    let (chain, mut node) = Chain::with_ready_node().await;
 
     let mut texts = hostile_texts();
     texts.extend(example_texts().into_iter().take(3));

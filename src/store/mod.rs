@@ -586,11 +586,7 @@ mod tests {
 
     #[test]
     fn a_reorged_reading_replaces_only_unsent_or_orphaned_records() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        store
-            .record_confirmed(&[record(1), record(2)], CURSOR_20)
-            .unwrap();
+        let (_dir, store) = store_with_two();
         store
             .transition(U256::from(2), State::Skipped, |r| {
                 r.reason = Some(format!("{ORPHANED}: gone"))
@@ -672,6 +668,16 @@ mod tests {
             (2, 1),
             "a signed request is not read again"
         );
+    }
+
+    /// A new store holding requests 1 and 2, just seen.
+    fn store_with_two() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .record_confirmed(&[record(1), record(2)], CURSOR_20)
+            .unwrap();
+        (dir, store)
     }
 
     const CURSOR_20: Cursor = Cursor {
