@@ -31,8 +31,67 @@ pub struct EvalReport {
     pub tier_confusion: [[usize; 4]; 4],
     /// Values given (not null) that differ from the label.
     pub confident_wrong: usize,
+    /// Of those, the ones given under status `ok`: what a consumer would act on.
+    pub wrong_under_ok: usize,
     /// The samples with a wrong field, with what was expected and what came out.
     pub mistakes: Vec<serde_json::Value>,
+    /// For every sample, in order: the fields it got wrong and how many of them were given
+    /// (not null).
+    #[serde(skip)]
+    pub per_sample: Vec<SampleScore>,
+}
+
+/// One sample's score.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SampleScore {
+    pub wrong: Vec<&'static str>,
+    pub confident_wrong: usize,
+    /// Wrong values given under status `ok`.
+    pub wrong_under_ok: usize,
+}
+
+/// The scores of one group of samples (one genre, one language).
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupScore {
+    pub group: String,
+    pub samples: usize,
+    /// Share right per field, in [`FIELDS`] order.
+    pub exact: Vec<f64>,
+    /// Samples with every field right.
+    pub all_right: f64,
+    pub confident_wrong: usize,
+    pub wrong_under_ok: usize,
+}
+
+/// Scores per group: `key` names each sample's group (`None`: "unknown").
+pub fn breakdown(
+    samples: &[Sample],
+    report: &EvalReport,
+    key: impl Fn(&Sample) -> Option<&str>,
+) -> Vec<GroupScore> {
+    let mut groups: BTreeMap<String, Vec<&SampleScore>> = BTreeMap::new();
+    for (sample, score) in samples.iter().zip(&report.per_sample) {
+        let group = key(sample).unwrap_or("unknown").to_owned();
+        groups.entry(group).or_default().push(score);
+    }
+    groups
+        .into_iter()
+        .map(|(group, scores)| {
+            let n = scores.len().max(1) as f64;
+            let exact = FIELDS
+                .iter()
+                .map(|f| scores.iter().filter(|s| !s.wrong.contains(f)).count() as f64 / n)
+                .collect();
+            GroupScore {
+                group,
+                samples: scores.len(),
+                exact,
+                all_right: scores.iter().filter(|s| s.wrong.is_empty()).count() as f64 / n,
+                confident_wrong: scores.iter().map(|s| s.confident_wrong).sum(),
+                wrong_under_ok: scores.iter().map(|s| s.wrong_under_ok).sum(),
+            }
+        })
+        .collect()
 }
 
 /// Runs the model over labelled samples, in batches.
@@ -44,24 +103,33 @@ pub fn evaluate(
     let mut right: BTreeMap<String, usize> = FIELDS.iter().map(|f| (f.to_string(), 0)).collect();
     let mut confusion = [[0usize; 4]; 4];
     let mut confident_wrong = 0;
+    let mut wrong_under_ok = 0;
     let mut mistakes = Vec::new();
+    let mut per_sample = Vec::with_capacity(samples.len());
     for chunk in samples.chunks(batch.max(1)) {
         let texts: Vec<&str> = chunk.iter().map(|s| s.text.as_str()).collect();
         for (sample, out) in chunk.iter().zip(extractor.extract(&texts)?) {
             let got = out.to_json(false);
             let want = &sample.expected;
-            let mut wrong = Vec::new();
+            let mut score = SampleScore::default();
             for field in FIELDS {
                 let (w, g) = (value(want, field), value(&got, field));
                 if w == g {
                     *right.entry(field.into()).or_default() += 1;
                 } else {
-                    wrong.push(field);
+                    score.wrong.push(field);
                     if !g.is_null() && field != "status" {
-                        confident_wrong += 1;
+                        score.confident_wrong += 1;
+                        if got["status"] == "ok" {
+                            score.wrong_under_ok += 1;
+                        }
                     }
                 }
             }
+            confident_wrong += score.confident_wrong;
+            wrong_under_ok += score.wrong_under_ok;
+            let wrong = score.wrong.clone();
+            per_sample.push(score);
             let tier_index = |v: &serde_json::Value| {
                 TIERS
                     .iter()
@@ -81,7 +149,9 @@ pub fn evaluate(
         exact: right.into_iter().map(|(k, v)| (k, v as f64 / n)).collect(),
         tier_confusion: confusion,
         confident_wrong,
+        wrong_under_ok,
         mistakes,
+        per_sample,
     })
 }
 

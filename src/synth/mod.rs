@@ -23,6 +23,15 @@ pub struct Sample {
     pub expected: serde_json::Value,
     #[serde(default)]
     pub spans: Vec<LabelSpan>,
+    /// What kind of text it is (`promissory note`, `chat`), where its writer said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub genre: Option<String>,
+    /// The text's language (ISO 639-1), where its writer said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// The regional number and currency convention (`US`, `euro-continental`, `Indian`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub convention: Option<String>,
 }
 
 /// A labelled entity span, UTF-8 byte offsets, end exclusive.
@@ -86,6 +95,9 @@ pub fn generate(count: usize, seed: u64) -> Vec<Sample> {
                     text: doc.text,
                     expected: serde_json::json!({"status": "not_a_loan"}),
                     spans: doc.spans,
+                    genre: None,
+                    language: None,
+                    convention: None,
                 }
             } else {
                 let (doc, truth) = render::loan(&mut rng);
@@ -95,6 +107,9 @@ pub fn generate(count: usize, seed: u64) -> Vec<Sample> {
                     text: doc.text,
                     expected,
                     spans: doc.spans,
+                    genre: None,
+                    language: None,
+                    convention: None,
                 }
             }
         })
