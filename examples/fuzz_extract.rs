@@ -22,6 +22,7 @@ use std::time::Instant;
 use alloy::sol_types::SolValue;
 use candle_core::Device;
 use indicatif::{ProgressBar, ProgressStyle};
+use loan_oracle::contracts::LoanTerms;
 use loan_oracle::extract::{Entity, TaggedSpan, TextClass, Thresholds, assemble};
 use loan_oracle::model::labels::NUM_TAGS;
 use loan_oracle::model::windows::decode_spans;
@@ -178,7 +179,7 @@ fn read_post_model(input: &PostInput) {
     for spans in [decoded, spans] {
         let out = assemble(text, &spans, class, thresholds);
         let _ = out.to_json(true).to_string();
-        let _ = out.to_terms().abi_encode();
+        let _ = LoanTerms::from(&out).abi_encode();
     }
 }
 

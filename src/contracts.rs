@@ -2,12 +2,14 @@
 //! example consumer from the committed artifacts, and deployment.
 
 use alloy::network::Ethereum;
-use alloy::primitives::{Address, FixedBytes};
+use alloy::primitives::{Address, FixedBytes, U256};
 use alloy::providers::Provider;
 use alloy::sol;
 use anyhow::Context;
 
 use crate::chain::confirm;
+use crate::extract::currency::fits_bytes8;
+use crate::extract::{Extraction, Field, apr_ppm};
 
 sol!(
     #[sol(all_derives)]
@@ -65,16 +67,105 @@ macro_rules! convert_terms {
 }
 convert_terms!(OracleHub::LoanTerms, LoanDesk::LoanTerms);
 
+/// The on-chain struct of an extraction: the amount in minor units, missing values zero with
+/// empty evidence spans (`assemble` has already withheld every value these fields cannot carry).
+impl From<&Extraction> for LoanTerms {
+    fn from(read: &Extraction) -> Self {
+        let [a, b, c, d] = [
+            Field::Amount,
+            Field::Currency,
+            Field::AprPercent,
+            Field::TermDays,
+        ]
+        .map(|field| read.evidence_u32(field));
+        Self {
+            status: read.status as u8,
+            amountMinor: read.amount_minor(),
+            currency: read
+                .currency
+                .as_ref()
+                .and_then(|c| currency_code(&c.code).ok())
+                .unwrap_or_default(),
+            decimals: read.currency.as_ref().map_or(0, |c| c.decimals),
+            aprPpm: read.apr_percent.and_then(|r| apr_ppm(r).ok()).unwrap_or(0),
+            termDays: read.term_days.unwrap_or(0),
+            riskTier: read.risk_tier.map_or(0, |t| t as u8),
+            riskScore: read.risk_score.unwrap_or(0),
+            evidence: [a[0], a[1], b[0], b[1], c[0], c[1], d[0], d[1]],
+        }
+    }
+}
+
 /// A currency code as the contracts hold it: left-aligned ASCII in `bytes8`.
 pub fn currency_code(code: &str) -> anyhow::Result<FixedBytes<8>> {
     let bytes = code.as_bytes();
     anyhow::ensure!(
-        !bytes.is_empty() && bytes.len() <= 8 && bytes.iter().all(u8::is_ascii_alphanumeric),
+        fits_bytes8(code),
         "currency code {code:?} must be 1 to 8 ASCII letters or digits"
     );
     let mut padded = [0u8; 8];
     padded[..bytes.len()].copy_from_slice(bytes);
     Ok(FixedBytes(padded))
+}
+
+/// The on-chain terms as the spec's JSON. Every field is read within its domain: the chain may
+/// hold any `uint8` status, tier and decimals (a hub's checks can change, and events can be
+/// forged on other contracts), so an unknown status or tier is named as such, and the amount is
+/// `amountMinor / 10^decimals` for any decimals up to 255 and any `uint256`.
+pub fn terms_json(terms: &LoanTerms) -> serde_json::Value {
+    let status = match terms.status {
+        1 => "ok".to_owned(),
+        2 => "incomplete".to_owned(),
+        3 => return serde_json::json!({ "status": "not_a_loan" }),
+        other => format!("unknown ({other})"),
+    };
+    let currency = String::from_utf8_lossy(terms.currency.as_slice())
+        .trim_end_matches('\0')
+        .to_owned();
+    let tier = match terms.riskTier {
+        0 => None,
+        1 => Some("low".to_owned()),
+        2 => Some("medium".to_owned()),
+        3 => Some("high".to_owned()),
+        other => Some(format!("unknown ({other})")),
+    };
+    let e = terms.evidence;
+    let span = |i: usize| match (e.get(i), e.get(i + 1)) {
+        (Some(start), Some(end)) if start != end => Some([*start, *end]),
+        _ => None,
+    };
+    serde_json::json!({
+        "status": status,
+        "amount": (terms.amountMinor > U256::ZERO)
+            .then(|| decimal_string(terms.amountMinor, terms.decimals)),
+        "currency": (!currency.is_empty()).then_some(currency),
+        "apr_percent": span(4).map(|_| decimal_string(U256::from(terms.aprPpm), 4)),
+        "term_days": (terms.termDays > 0).then_some(terms.termDays),
+        "risk_tier": tier,
+        "risk_score": terms.riskScore,
+        "evidence": {
+            "amount": span(0), "currency": span(2), "apr_percent": span(4), "term_days": span(6),
+        },
+    })
+}
+
+/// `value / 10^decimals` written out in full, without trailing zeros (`1250000.5`), for any
+/// `uint256` and any `uint8` of decimals: done on the decimal digits, so nothing can overflow.
+pub fn decimal_string(value: U256, decimals: u8) -> String {
+    let digits = value.to_string();
+    let decimals = usize::from(decimals);
+    let (whole, fraction) = if digits.len() > decimals {
+        let (whole, fraction) = digits.split_at(digits.len() - decimals);
+        (whole.to_owned(), fraction.to_owned())
+    } else {
+        ("0".to_owned(), format!("{digits:0>decimals$}"))
+    };
+    let fraction = fraction.trim_end_matches('0');
+    if fraction.is_empty() {
+        whole
+    } else {
+        format!("{whole}.{fraction}")
+    }
 }
 
 /// Turns a failed call into an error that names the contract's custom error, where it is one.
@@ -198,5 +289,87 @@ uint32 termDays,uint8 riskTier,uint8 riskScore,uint32[8] evidence)";
         let terms = sample_terms();
         let hub: OracleHub::LoanTerms = terms.clone().into();
         assert_eq!(LoanTerms::from(hub), terms);
+    }
+
+    /// What the node signs, decoded as `status` decodes it from the chain, says what the
+    /// extraction's JSON says: the two conversions agree field by field.
+    #[test]
+    fn signed_terms_round_trip_through_the_status_decoding() {
+        use crate::extract::{Entity, TaggedSpan, TextClass, Thresholds, assemble};
+        let cases = [
+            (
+                "Borrow USD 12,500 at 19.9% per annum over 36 months.",
+                vec![
+                    ("12,500", Entity::Amount),
+                    ("19.9% per annum", Entity::Rate),
+                    ("36 months", Entity::Term),
+                ],
+            ),
+            (
+                "A loan of 1.5 WBTC, interest-free, for 90 days.",
+                vec![
+                    ("1.5", Entity::Amount),
+                    ("WBTC", Entity::Currency),
+                    ("interest-free", Entity::Rate),
+                    ("90 days", Entity::Term),
+                ],
+            ),
+            (
+                "¥3,000,000 at 2.4% p.a.",
+                vec![("3,000,000", Entity::Amount), ("2.4% p.a.", Entity::Rate)],
+            ),
+            (
+                "10 ETH at 0.5% per month for a year",
+                vec![
+                    ("10", Entity::Amount),
+                    ("ETH", Entity::Currency),
+                    ("0.5% per month", Entity::Rate),
+                    ("a year", Entity::Term),
+                ],
+            ),
+            ("Just a note about lunch plans for the team.", vec![]),
+        ];
+        for (text, tags) in cases {
+            let spans: Vec<TaggedSpan> = tags
+                .iter()
+                .map(|(needle, entity)| {
+                    let start = text.find(needle).unwrap();
+                    TaggedSpan {
+                        entity: *entity,
+                        start,
+                        end: start + needle.len(),
+                        confidence: 0.9,
+                    }
+                })
+                .collect();
+            let class = TextClass {
+                tier: [0.5, 0.3, 0.2],
+                not_a_loan: if tags.is_empty() { 0.9 } else { 0.0 },
+            };
+            let read = assemble(text, &spans, class, Thresholds::default());
+            let json = read.to_json(false);
+            let decoded = terms_json(&LoanTerms::from(&read));
+            for field in [
+                "status",
+                "amount",
+                "currency",
+                "apr_percent",
+                "term_days",
+                "risk_tier",
+                "risk_score",
+            ] {
+                let want = json.get(field).cloned().unwrap_or_default();
+                let got = decoded.get(field).cloned().unwrap_or_default();
+                assert_eq!(got, want, "{text}: {field}");
+            }
+            if let Some(evidence) = json["evidence"].as_object() {
+                for (field, span) in evidence {
+                    assert_eq!(
+                        &decoded["evidence"][field], span,
+                        "{text}: evidence of {field}"
+                    );
+                }
+            }
+        }
     }
 }

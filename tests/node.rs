@@ -475,7 +475,7 @@ fn expected_terms(texts: &[String]) -> Vec<LoanTerms> {
     let extractor = Extractor::load(&model, &candle_core::Device::Cpu).unwrap();
     texts
         .iter()
-        .map(|t| extractor.extract(&[t.as_str()]).unwrap()[0].to_terms())
+        .map(|t| LoanTerms::from(&extractor.extract(&[t.as_str()]).unwrap()[0]))
         .collect()
 }
 
@@ -495,7 +495,7 @@ async fn twenty_requests_end_to_end() {
     node.wait_fulfilled(&[garbled_id], Duration::from_secs(30))
         .await;
     chain.assert_all_fulfilled_once(&ids, &texts).await;
-    let not_a_loan = loan_oracle::extract::Extraction::not_a_loan().to_terms();
+    let not_a_loan = LoanTerms::from(&loan_oracle::extract::Extraction::not_a_loan());
     chain
         .assert_fulfilled_once(garbled_id, garbled, &not_a_loan)
         .await;

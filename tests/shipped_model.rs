@@ -49,7 +49,7 @@ fn texts_the_fuzzer_found_are_read_without_panicking() {
     assert_eq!(batch.len(), found.len());
     for text in found {
         let alone = extractor.extract(&[text]).expect("a text reads");
-        let terms = alone[0].to_terms();
+        let terms = loan_oracle::contracts::LoanTerms::from(&alone[0]);
         assert!(terms.status >= 1 && terms.status <= 3);
     }
 }

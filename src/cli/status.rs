@@ -11,7 +11,7 @@ use clap::Args;
 
 use crate::chain::read_provider;
 use crate::config::Config;
-use crate::contracts::{LoanTerms, OracleHub, contract_error};
+use crate::contracts::{LoanTerms, OracleHub, contract_error, terms_json};
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
@@ -89,66 +89,6 @@ async fn attestation(
     })))
 }
 
-/// The on-chain terms as the spec's JSON. Every field is read within its domain: the chain may
-/// hold any `uint8` status, tier and decimals (a hub's checks can change, and events can be
-/// forged on other contracts), so an unknown status or tier is named as such, and the amount is
-/// `amountMinor / 10^decimals` for any decimals up to 255 and any `uint256`.
-pub fn terms_json(terms: &LoanTerms) -> serde_json::Value {
-    let status = match terms.status {
-        1 => "ok".to_owned(),
-        2 => "incomplete".to_owned(),
-        3 => return serde_json::json!({ "status": "not_a_loan" }),
-        other => format!("unknown ({other})"),
-    };
-    let currency = String::from_utf8_lossy(terms.currency.as_slice())
-        .trim_end_matches('\0')
-        .to_owned();
-    let tier = match terms.riskTier {
-        0 => None,
-        1 => Some("low".to_owned()),
-        2 => Some("medium".to_owned()),
-        3 => Some("high".to_owned()),
-        other => Some(format!("unknown ({other})")),
-    };
-    let e = terms.evidence;
-    let span = |i: usize| match (e.get(i), e.get(i + 1)) {
-        (Some(start), Some(end)) if start != end => Some([*start, *end]),
-        _ => None,
-    };
-    serde_json::json!({
-        "status": status,
-        "amount": (terms.amountMinor > U256::ZERO)
-            .then(|| decimal_string(terms.amountMinor, terms.decimals)),
-        "currency": (!currency.is_empty()).then_some(currency),
-        "apr_percent": span(4).map(|_| decimal_string(U256::from(terms.aprPpm), 4)),
-        "term_days": (terms.termDays > 0).then_some(terms.termDays),
-        "risk_tier": tier,
-        "risk_score": terms.riskScore,
-        "evidence": {
-            "amount": span(0), "currency": span(2), "apr_percent": span(4), "term_days": span(6),
-        },
-    })
-}
-
-/// `value / 10^decimals` written out in full, without trailing zeros (`1250000.5`), for any
-/// `uint256` and any `uint8` of decimals: done on the decimal digits, so nothing can overflow.
-pub fn decimal_string(value: U256, decimals: u8) -> String {
-    let digits = value.to_string();
-    let decimals = usize::from(decimals);
-    let (whole, fraction) = if digits.len() > decimals {
-        let (whole, fraction) = digits.split_at(digits.len() - decimals);
-        (whole.to_owned(), fraction.to_owned())
-    } else {
-        ("0".to_owned(), format!("{digits:0>decimals$}"))
-    };
-    let fraction = fraction.trim_end_matches('0');
-    if fraction.is_empty() {
-        whole
-    } else {
-        format!("{whole}.{fraction}")
-    }
-}
-
 /// The node's own record of the request, if its HTTP API answers.
 async fn node_view(config: &Config, id: U256) -> Option<serde_json::Value> {
     let url = format!("http://{}/requests/{id}", config.http.listen);
@@ -173,6 +113,7 @@ async fn node_view(config: &Config, id: U256) -> Option<serde_json::Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::contracts::decimal_string;
     use alloy::primitives::FixedBytes;
 
     fn terms(status: u8, minor: U256, decimals: u8, tier: u8) -> LoanTerms {

@@ -128,6 +128,11 @@ const NAMES: &[(&str, &str)] = &[
     ("港币", "HKD"),
 ];
 
+/// Whether a code fits the contracts' `bytes8`: 1 to 8 ASCII letters or digits.
+pub fn fits_bytes8(code: &str) -> bool {
+    (1..=8).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
 /// Decimals of a code: ISO minor units for fiat, the token table, else 18.
 pub fn decimals_of(code: &str) -> u8 {
     FIAT.iter()

@@ -8,6 +8,7 @@ use rust_decimal::Decimal;
 
 use super::numbers::{NumberStyle, read_number};
 use super::*;
+use crate::contracts::LoanTerms;
 
 const LOAN: TextClass = TextClass {
     tier: [0.2, 0.6, 0.2],
@@ -45,7 +46,7 @@ fn tagged(text: &str, entity: Entity, needle: &str) -> TaggedSpan {
 fn read(text: &str, spans: &[TaggedSpan]) -> Extraction {
     let out = assemble(text, spans, LOAN, Thresholds::default());
     let _ = out.to_json(true);
-    let _ = out.to_terms().abi_encode();
+    let _ = LoanTerms::from(&out).abi_encode();
     out
 }
 
@@ -181,7 +182,7 @@ fn numbers_of_forty_digits_and_more_are_withheld_with_the_reason() {
                 .as_object()
                 .is_some_and(|e| e.contains_key("amount"))
         );
-        let terms = out.to_terms();
+        let terms = LoanTerms::from(&out);
         assert_eq!((terms.status, terms.amountMinor), (2, U256::ZERO));
         assert_eq!(terms.evidence[..2], [0, 0]);
     }
@@ -217,7 +218,7 @@ fn rates_that_overflow_apr_ppm_are_withheld() {
         assert_eq!(out.status, Status::Incomplete, "{rate}");
         let reason = &out.withheld[&Field::AprPercent];
         assert!(reason.contains(why), "{rate}: {reason}");
-        assert_eq!(out.to_terms().aprPpm, 0);
+        assert_eq!(LoanTerms::from(&out).aprPpm, 0);
     }
     let text = "USD 5,000 at 429496.7295% per annum";
     let out = read(
@@ -225,7 +226,7 @@ fn rates_that_overflow_apr_ppm_are_withheld() {
         &[tagged(text, Entity::Rate, "429496.7295% per annum")],
     );
     assert_eq!(
-        out.to_terms().aprPpm,
+        LoanTerms::from(&out).aprPpm,
         u32::MAX,
         "the largest rate that fits"
     );

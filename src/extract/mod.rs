@@ -22,7 +22,6 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use serde::{Deserialize, Serialize};
 
-use crate::contracts::{LoanTerms, currency_code};
 use currency::{Currency, parse_currency};
 use numbers::{NumberStyle, OutOfRange, parse_number, read_number};
 use risk::{RiskFacts, RiskTier, rubric_tier};
@@ -687,7 +686,7 @@ impl Extraction {
             self.withhold(Field::Amount, reason);
         }
         if let Some(currency) = &self.currency
-            && currency_code(&currency.code).is_err()
+            && !currency::fits_bytes8(&currency.code)
         {
             let reason = format!("currency {:?} does not fit bytes8", currency.code);
             self.withhold(Field::Currency, reason);
@@ -799,44 +798,23 @@ impl Extraction {
         serde_json::Value::Object(out)
     }
 
-    /// The on-chain struct: amount in minor units, missing values zero with empty spans.
-    pub fn to_terms(&self) -> LoanTerms {
-        // `assemble` withholds what does not fit, so nothing here falls back in practice.
-        let span = |field| {
-            self.evidence.get(&field).map_or([0, 0], |[s, e]| {
-                match (u32::try_from(*s), u32::try_from(*e)) {
-                    (Ok(s), Ok(e)) => [s, e],
-                    _ => [0, 0],
-                }
-            })
-        };
+    /// A field's evidence as the on-chain `uint32` pair; `[0, 0]` where there is none (or, which
+    /// `assemble` prevents, one past `uint32`).
+    pub fn evidence_u32(&self, field: Field) -> [u32; 2] {
+        self.evidence.get(&field).map_or([0, 0], |[s, e]| {
+            match (u32::try_from(*s), u32::try_from(*e)) {
+                (Ok(s), Ok(e)) => [s, e],
+                _ => [0, 0],
+            }
+        })
+    }
+
+    /// The amount in the currency's minor units (`amountMinor`); zero where there is none.
+    pub fn amount_minor(&self) -> U256 {
         let decimals = self.currency.as_ref().map_or(0, |c| c.decimals);
-        let amount_minor = self
-            .amount
+        self.amount
             .and_then(|a| minor_units(a, decimals))
-            .unwrap_or(U256::ZERO);
-        let [a, b, c, d] = [
-            Field::Amount,
-            Field::Currency,
-            Field::AprPercent,
-            Field::TermDays,
-        ]
-        .map(span);
-        LoanTerms {
-            status: self.status as u8,
-            amountMinor: amount_minor,
-            currency: self
-                .currency
-                .as_ref()
-                .and_then(|c| currency_code(&c.code).ok())
-                .unwrap_or_default(),
-            decimals,
-            aprPpm: self.apr_percent.and_then(|r| apr_ppm(r).ok()).unwrap_or(0),
-            termDays: self.term_days.unwrap_or(0),
-            riskTier: self.risk_tier.map_or(0, |t| t as u8),
-            riskScore: self.risk_score.unwrap_or(0),
-            evidence: [a[0], a[1], b[0], b[1], c[0], c[1], d[0], d[1]],
-        }
+            .unwrap_or(U256::ZERO)
     }
 }
 
@@ -996,7 +974,8 @@ mod tests {
                         end,
                         confidence: 0.9,
                     }];
-                    let _ = assemble(text, &spans, LOAN, Thresholds::default()).to_terms();
+                    let out = assemble(text, &spans, LOAN, Thresholds::default());
+                    let _ = crate::contracts::LoanTerms::from(&out);
                 }
             }
         }

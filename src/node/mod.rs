@@ -418,7 +418,9 @@ impl Signer {
                 json["note"] = note.clone().into();
             }
             r.result = Some(json);
-            r.terms = Some(Bytes::from(outcome.extraction.to_terms().abi_encode()));
+            r.terms = Some(Bytes::from(
+                crate::contracts::LoanTerms::from(&outcome.extraction).abi_encode(),
+            ));
         });
         match stored {
             Ok(_) => {
