@@ -5,10 +5,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::extract::{Field, Thresholds, assemble};
+use crate::extract::{Extraction, Field, Thresholds, assemble};
 use crate::model::Extractor;
 use crate::synth::Sample;
-use crate::train::Scored;
 
 /// The fields scored by exact match.
 pub const FIELDS: [&str; 6] = [
@@ -111,19 +110,10 @@ pub fn evaluate(
         for (sample, out) in chunk.iter().zip(extractor.extract(&texts)?) {
             let got = out.to_json(false);
             let want = &sample.expected;
-            let mut score = SampleScore::default();
+            let (score, _) = score(want, &out);
             for field in FIELDS {
-                let (w, g) = (value(want, field), value(&got, field));
-                if w == g {
+                if !score.wrong.contains(&field) {
                     *right.entry(field.into()).or_default() += 1;
-                } else {
-                    score.wrong.push(field);
-                    if !g.is_null() && field != "status" {
-                        score.confident_wrong += 1;
-                        if got["status"] == "ok" {
-                            score.wrong_under_ok += 1;
-                        }
-                    }
                 }
             }
             confident_wrong += score.confident_wrong;
@@ -171,22 +161,82 @@ pub fn score_values(
         let texts: Vec<&str> = chunk.iter().map(|s| s.text.as_str()).collect();
         for (sample, reading) in chunk.iter().zip(extractor.read(&texts)?) {
             let out = assemble(&sample.text, &reading.spans, reading.class, open);
-            let json = out.to_json(false);
-            for (field, name) in [
-                (Field::Amount, "amount"),
-                (Field::AprPercent, "apr_percent"),
-                (Field::TermDays, "term_days"),
-            ] {
-                if let Some(confidence) = out.confidence.get(&field) {
-                    scored.push((
-                        *confidence,
-                        value(&json, name) == value(&sample.expected, name),
-                    ));
+            scored.extend(score(&sample.expected, &out).1);
+        }
+    }
+    Ok(scored)
+}
+
+/// Scores one extraction against its labels: the fields it got wrong (and how many of those it
+/// gave, and gave under status `ok`), and each amount, rate and term it read with the span's
+/// confidence and whether the value is right (what calibration needs). The one scoring rule,
+/// for `eval`, `calibrate` and training's held-out figures alike.
+pub fn score(expected: &serde_json::Value, out: &Extraction) -> (SampleScore, Scored) {
+    let got = out.to_json(false);
+    let mut score = SampleScore::default();
+    for field in FIELDS {
+        let (w, g) = (value(expected, field), value(&got, field));
+        if w != g {
+            score.wrong.push(field);
+            if !g.is_null() && field != "status" {
+                score.confident_wrong += 1;
+                if got["status"] == "ok" {
+                    score.wrong_under_ok += 1;
                 }
             }
         }
     }
-    Ok(scored)
+    let values = [
+        (Field::Amount, "amount"),
+        (Field::AprPercent, "apr_percent"),
+        (Field::TermDays, "term_days"),
+    ]
+    .into_iter()
+    .filter_map(|(field, name)| {
+        let confidence = out.confidence.get(&field)?;
+        Some((*confidence, value(&got, name) == value(expected, name)))
+    })
+    .collect();
+    (score, values)
+}
+
+/// Values read from labelled texts: each one's confidence and whether it was right.
+pub type Scored = Vec<(f32, bool)>;
+
+/// The share of values right that calibration asks for at the chosen threshold.
+pub const CALIBRATION_TARGET: f32 = 0.98;
+
+/// The least span confidence (from 0.30 in steps of 0.05) at which at least `target` of the
+/// values read are right; where none gets there, the one with the best precision. Values below
+/// it are withheld: better a null than a confident wrong value.
+pub fn calibrate(scored: &Scored, target: f32) -> Thresholds {
+    let precision = |t: f32| {
+        let accepted: Vec<&(f32, bool)> = scored.iter().filter(|(c, _)| *c >= t).collect();
+        let right = accepted.iter().filter(|(_, ok)| *ok).count();
+        if accepted.is_empty() {
+            0.0
+        } else {
+            right as f32 / accepted.len() as f32
+        }
+    };
+    let candidates: Vec<f32> = (30..=95).step_by(5).map(|c| c as f32 / 100.0).collect();
+    let span = candidates
+        .iter()
+        .copied()
+        .find(|&t| precision(t) >= target)
+        .unwrap_or_else(|| {
+            candidates.iter().copied().fold(0.95, |best, t| {
+                if precision(t) > precision(best) {
+                    t
+                } else {
+                    best
+                }
+            })
+        });
+    Thresholds {
+        span,
+        not_a_loan: 0.5,
+    }
 }
 
 fn value(json: &serde_json::Value, field: &str) -> serde_json::Value {

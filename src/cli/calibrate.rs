@@ -7,8 +7,8 @@ use clap::Args;
 
 use super::extract::ExtractArgs;
 use crate::eval::score_values;
+use crate::eval::{CALIBRATION_TARGET, calibrate};
 use crate::train::data::read_samples;
-use crate::train::{CALIBRATION_TARGET, calibrate};
 
 #[derive(Debug, Args)]
 pub struct CalibrateArgs {

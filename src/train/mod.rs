@@ -425,7 +425,7 @@ pub fn train(opts: &TrainOptions) -> anyhow::Result<TrainReport> {
             not_a_loan: 0.5,
         },
     )?;
-    report.thresholds = calibrate(&calibration, CALIBRATION_TARGET);
+    report.thresholds = crate::eval::calibrate(&calibration, crate::eval::CALIBRATION_TARGET);
     let settings = ModelSettings {
         schema_version: SCHEMA_VERSION,
         base_name: opts
@@ -524,12 +524,6 @@ fn restore(varmap: &VarMap, weights: &HashMap<String, Tensor>) -> anyhow::Result
     Ok(())
 }
 
-/// Values read from labelled texts: each one's confidence and whether it was right.
-pub type Scored = Vec<(f32, bool)>;
-
-/// The share of values right that calibration asks for at the chosen threshold.
-pub const CALIBRATION_TARGET: f32 = 0.98;
-
 /// Held-out loss, exact-match per field, and (confidence, correct) of every value read.
 #[allow(clippy::too_many_arguments)]
 fn evaluate_holdout(
@@ -540,7 +534,7 @@ fn evaluate_holdout(
     encodings: &[crate::model::windows::Encoded],
     samples: &[Sample],
     thresholds: Thresholds,
-) -> anyhow::Result<(f32, HashMap<String, f32>, Scored)> {
+) -> anyhow::Result<(f32, HashMap<String, f32>, crate::eval::Scored)> {
     let mut total = 0.0f32;
     let mut batches = 0;
     let mut token_probs: HashMap<usize, Vec<Vec<f32>>> = HashMap::new();
@@ -581,61 +575,17 @@ fn evaluate_holdout(
             &cp,
         )[0];
         let out = assemble(text, &reading.spans, reading.class, thresholds);
-        let json = out.to_json(false);
-        let expected = &samples[*sample].expected;
+        let (score, values) = crate::eval::score(&samples[*sample].expected, &out);
         for f in fields {
-            let want = expected.get(f).cloned().unwrap_or(serde_json::Value::Null);
-            let got = json.get(f).cloned().unwrap_or(serde_json::Value::Null);
-            if want == got {
+            if !score.wrong.contains(&f) {
                 *right.get_mut(f).unwrap_or(&mut 0.0) += 1.0;
             }
         }
-        for (field, name) in [
-            (crate::extract::Field::Amount, "amount"),
-            (crate::extract::Field::AprPercent, "apr_percent"),
-            (crate::extract::Field::TermDays, "term_days"),
-        ] {
-            if let Some(conf) = out.confidence.get(&field) {
-                scored.push((*conf, json[name] == expected[name]));
-            }
-        }
+        scored.extend(values);
     }
     let n = by_sample.len().max(1) as f32;
     let exact = right.into_iter().map(|(k, v)| (k, v / n)).collect();
     Ok((total / batches.max(1) as f32, exact, scored))
-}
-
-/// The least span confidence (from 0.30 in steps of 0.05) at which at least `target` of the
-/// values read are right; where none gets there, the one with the best precision. Values below
-/// it are withheld: better a null than a confident wrong value.
-pub fn calibrate(scored: &Scored, target: f32) -> Thresholds {
-    let precision = |t: f32| {
-        let accepted: Vec<&(f32, bool)> = scored.iter().filter(|(c, _)| *c >= t).collect();
-        let right = accepted.iter().filter(|(_, ok)| *ok).count();
-        if accepted.is_empty() {
-            0.0
-        } else {
-            right as f32 / accepted.len() as f32
-        }
-    };
-    let candidates: Vec<f32> = (30..=95).step_by(5).map(|c| c as f32 / 100.0).collect();
-    let span = candidates
-        .iter()
-        .copied()
-        .find(|&t| precision(t) >= target)
-        .unwrap_or_else(|| {
-            candidates.iter().copied().fold(0.95, |best, t| {
-                if precision(t) > precision(best) {
-                    t
-                } else {
-                    best
-                }
-            })
-        });
-    Thresholds {
-        span,
-        not_a_loan: 0.5,
-    }
 }
 
 /// Writes adapter, config, tokenizer, label maps and manifest; returns the model id.
