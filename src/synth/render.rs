@@ -215,6 +215,22 @@ struct Parts {
     distractors: Vec<Doc>,
 }
 
+/// Writes an optional part (the amount, rate or term, where the text states it) after one of
+/// `prefixes`, then `suffix`.
+fn optional_part(
+    d: &mut Doc,
+    rng: &mut impl Rng,
+    part: &Option<Doc>,
+    prefixes: &[&str],
+    suffix: &str,
+) {
+    if let Some(part) = part {
+        d.say(pick(rng, prefixes));
+        append(d, part);
+        d.say(suffix);
+    }
+}
+
 /// Appends a piece rendered on its own, shifting its spans.
 fn append(doc: &mut Doc, piece: &Doc) {
     let offset = doc.text.len();
@@ -931,42 +947,39 @@ fn agreement(rng: &mut impl Rng, mut parts: Parts) -> Doc {
         pick(rng, LENDERS),
         pick(rng, BORROWERS)
     ));
-    if let Some(amount) = &parts.amount {
-        d.say(pick(
-            rng,
-            &[
-                "The Lender agrees to lend the Borrower the principal sum of ",
-                "1. The Lender grants the Borrower a loan of ",
-                "For value received, the Borrower promises to pay the principal amount of ",
-            ],
-        ));
-        append(&mut d, amount);
-        d.say(". ");
-    }
-    if let Some(rate) = &parts.rate {
-        d.say(pick(
-            rng,
-            &[
-                "Interest accrues on the outstanding principal at ",
-                "The loan bears interest at ",
-                "2. Interest: ",
-            ],
-        ));
-        append(&mut d, rate);
-        d.say(". ");
-    }
-    if let Some(term) = &parts.term {
-        d.say(pick(
-            rng,
-            &[
-                "The loan shall be repaid over a term of ",
-                "The loan is ",
-                "Term: ",
-            ],
-        ));
-        append(&mut d, term);
-        d.say(".");
-    }
+    optional_part(
+        &mut d,
+        rng,
+        &parts.amount,
+        &[
+            "The Lender agrees to lend the Borrower the principal sum of ",
+            "1. The Lender grants the Borrower a loan of ",
+            "For value received, the Borrower promises to pay the principal amount of ",
+        ],
+        ". ",
+    );
+    optional_part(
+        &mut d,
+        rng,
+        &parts.rate,
+        &[
+            "Interest accrues on the outstanding principal at ",
+            "The loan bears interest at ",
+            "2. Interest: ",
+        ],
+        ". ",
+    );
+    optional_part(
+        &mut d,
+        rng,
+        &parts.term,
+        &[
+            "The loan shall be repaid over a term of ",
+            "The loan is ",
+            "Term: ",
+        ],
+        ".",
+    );
     shuffle_facts(rng, &mut d, &mut parts);
     d
 }
@@ -986,32 +999,32 @@ fn term_sheet(rng: &mut impl Rng, mut parts: Parts) -> Doc {
         pick(rng, BORROWERS),
         pick(rng, LENDERS)
     ));
-    if let Some(amount) = &parts.amount {
-        d.say(pick(
-            rng,
-            &[
-                "Facility Amount: ",
-                "Loan Amount: ",
-                "Principal: ",
-                "Commitment: ",
-            ],
-        ));
-        append(&mut d, amount);
-        d.say("\n");
-    }
-    if let Some(rate) = &parts.rate {
-        d.say(pick(
-            rng,
-            &["Interest Rate: ", "Margin and Rate: ", "Coupon: "],
-        ));
-        append(&mut d, rate);
-        d.say("\n");
-    }
-    if let Some(term) = &parts.term {
-        d.say(pick(rng, &["Tenor: ", "Term: ", "Maturity: "]));
-        append(&mut d, term);
-        d.say("\n");
-    }
+    optional_part(
+        &mut d,
+        rng,
+        &parts.amount,
+        &[
+            "Facility Amount: ",
+            "Loan Amount: ",
+            "Principal: ",
+            "Commitment: ",
+        ],
+        "\n",
+    );
+    optional_part(
+        &mut d,
+        rng,
+        &parts.rate,
+        &["Interest Rate: ", "Margin and Rate: ", "Coupon: "],
+        "\n",
+    );
+    optional_part(
+        &mut d,
+        rng,
+        &parts.term,
+        &["Tenor: ", "Term: ", "Maturity: "],
+        "\n",
+    );
     for piece in parts.facts.drain(..).chain(parts.distractors.drain(..)) {
         append(&mut d, &piece);
         d.say("\n");
@@ -1054,26 +1067,25 @@ fn email(rng: &mut impl Rng, mut parts: Parts) -> Doc {
     } else {
         d.say("The final loan amount won't be set until the appraisal comes back");
     }
-    if let Some(term) = &parts.term {
-        d.say(pick(
-            rng,
-            &[" for ", ", to be repaid over ", " with the money "],
-        ));
-        append(&mut d, term);
-    }
+    optional_part(
+        &mut d,
+        rng,
+        &parts.term,
+        &[" for ", ", to be repaid over ", " with the money "],
+        "",
+    );
     d.say(". ");
-    if let Some(rate) = &parts.rate {
-        d.say(pick(
-            rng,
-            &[
-                "You quoted ",
-                "The bank has offered ",
-                "We'd be happy with ",
-            ],
-        ));
-        append(&mut d, rate);
-        d.say(". ");
-    }
+    optional_part(
+        &mut d,
+        rng,
+        &parts.rate,
+        &[
+            "You quoted ",
+            "The bank has offered ",
+            "We'd be happy with ",
+        ],
+        ". ",
+    );
     shuffle_facts(rng, &mut d, &mut parts);
     d.say(&format!("\n\nRegards,\n{}", pick(rng, BORROWERS)));
     d
@@ -1142,23 +1154,25 @@ fn chat(rng: &mut impl Rng, mut parts: Parts) -> Doc {
             "anyone lending this week? ",
         ],
     ));
-    if let Some(amount) = &parts.amount {
-        d.say(pick(
-            rng,
-            &["looking to borrow ", "I need to borrow ", "could I borrow "],
-        ));
-        append(&mut d, amount);
-    }
+    optional_part(
+        &mut d,
+        rng,
+        &parts.amount,
+        &["looking to borrow ", "I need to borrow ", "could I borrow "],
+        "",
+    );
     if let Some(term) = &parts.term {
         d.say(" for ");
         append(&mut d, term);
     }
     d.say(". ");
-    if let Some(rate) = &parts.rate {
-        d.say(pick(rng, &["happy to pay ", "I'll pay ", "can do "]));
-        append(&mut d, rate);
-        d.say(". ");
-    }
+    optional_part(
+        &mut d,
+        rng,
+        &parts.rate,
+        &["happy to pay ", "I'll pay ", "can do "],
+        ". ",
+    );
     shuffle_facts(rng, &mut d, &mut parts);
     d.say(pick(
         rng,
@@ -1225,11 +1239,13 @@ fn notice(rng: &mut impl Rng, mut parts: Parts) -> Doc {
         append(&mut d, rate);
         d.say(". ");
     }
-    if let Some(term) = &parts.term {
-        d.say(pick(rng, &["Tenure: ", "Term: ", "Repayment period: "]));
-        append(&mut d, term);
-        d.say(". ");
-    }
+    optional_part(
+        &mut d,
+        rng,
+        &parts.term,
+        &["Tenure: ", "Term: ", "Repayment period: "],
+        ". ",
+    );
     shuffle_facts(rng, &mut d, &mut parts);
     d.say(&format!(" - {}", pick(rng, LENDERS)));
     d
@@ -1276,35 +1292,34 @@ fn note_between_people(rng: &mut impl Rng, mut parts: Parts) -> Doc {
 fn facility_letter(rng: &mut impl Rng, mut parts: Parts) -> Doc {
     let mut d = Doc::default();
     d.say(&format!("THIS FACILITY LETTER records that {} (the \"Lender\") agrees to lend to {} (the \"Borrower\")", pick(rng, LENDERS), pick(rng, BORROWERS)));
-    if let Some(amount) = &parts.amount {
-        d.say(pick(
-            rng,
-            &[
-                " the sum of ",
-                " a term loan in the principal amount of ",
-                " up to ",
-            ],
-        ));
-        append(&mut d, amount);
-    }
+    optional_part(
+        &mut d,
+        rng,
+        &parts.amount,
+        &[
+            " the sum of ",
+            " a term loan in the principal amount of ",
+            " up to ",
+        ],
+        "",
+    );
     d.say(". ");
     let mut facts = std::mem::take(&mut parts.facts);
     for piece in facts.drain(..) {
         append(&mut d, &piece);
         d.say(" ");
     }
-    if let Some(rate) = &parts.rate {
-        d.say(pick(
-            rng,
-            &[
-                "Interest shall accrue at ",
-                "The loan shall bear interest at ",
-                "Rate: ",
-            ],
-        ));
-        append(&mut d, rate);
-        d.say(", ");
-    }
+    optional_part(
+        &mut d,
+        rng,
+        &parts.rate,
+        &[
+            "Interest shall accrue at ",
+            "The loan shall bear interest at ",
+            "Rate: ",
+        ],
+        ", ",
+    );
     if let Some(term) = &parts.term {
         d.say(pick(
             rng,
