@@ -90,6 +90,9 @@ const NAMES: &[(&str, &str)] = &[
     ("sterling", "GBP"),
     ("¥", "JPY"),
     ("yen", "JPY"),
+    ("円", "JPY"),
+    ("rs.", "INR"),
+    ("rs", "INR"),
     ("yuan", "CNY"),
     ("renminbi", "CNY"),
     ("rmb", "CNY"),
@@ -177,10 +180,26 @@ const TOKENS: &[&str] = &[
 
 fn name_in(span: &str, text: &str) -> Option<String> {
     let lower = span.to_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '.'))
+        .map(|w| w.trim_end_matches('.'))
+        .collect();
+    // A one-word name in letters is a whole word, or its plural (`rs` is not in `years`, `won`
+    // not in `wonderful`); symbols, phrases and CJK names are found anywhere.
+    let named = |name: &str| {
+        let bare = name.trim_end_matches('.');
+        if bare.bytes().all(|b| b.is_ascii_lowercase()) {
+            words
+                .iter()
+                .any(|w| *w == bare || w.strip_suffix('s').is_some_and(|stem| stem == bare))
+        } else {
+            lower.contains(name)
+        }
+    };
     // The longest name that matches: `Australian dollars` before `dollars`.
     let (_, code) = NAMES
         .iter()
-        .filter(|(name, _)| lower.contains(name))
+        .filter(|(name, _)| named(name))
         .max_by_key(|(name, _)| name.len())?;
     let whole = text.to_lowercase();
     let code = match *code {
@@ -230,6 +249,16 @@ mod tests {
             "CNY"
         );
         assert!(parse_currency("the", "the").is_none());
+        assert_eq!(code("Rs."), "INR");
+        assert_eq!(code("Rs 12,50,000"), "INR");
+        assert_eq!(code("300万円"), "JPY");
+        assert_eq!(code("人民币"), "CNY");
+        for not_a_currency in ["years", "wonderful", "Grand", "really", "pounding"] {
+            assert!(
+                parse_currency(not_a_currency, "").is_none(),
+                "{not_a_currency}"
+            );
+        }
     }
 
     #[test]

@@ -180,11 +180,12 @@ pub fn assemble(
     let amount = read_best(spans, Entity::Amount, thresholds.span, |s| {
         Ok(read_number(slice::span(text, s.start, s.end), style)?.filter(|a| *a > Decimal::ZERO))
     });
-    if let Some((span, amount)) = out.take(Field::Amount, amount) {
+    let amount = out.take(Field::Amount, amount);
+    if let Some((span, value)) = &amount {
         out.set(Field::Amount, span);
-        out.amount = Some(amount);
-        out.read_currency(text, spans, span, thresholds.span);
+        out.amount = Some(*value);
     }
+    out.read_currency(text, spans, amount.map(|(span, _)| span), thresholds.span);
     let rate = read_best(spans, Entity::Rate, thresholds.span, |s| {
         rate::read_rate(
             slice::span(text, s.start, s.end),
@@ -649,12 +650,13 @@ impl Extraction {
         self.withheld.insert(field, reason);
     }
 
-    /// The currency: the most confident tagged one, else one written beside the amount.
+    /// The currency: the most confident tagged one (even where the amount cannot be read), else
+    /// one written beside the amount.
     fn read_currency(
         &mut self,
         text: &str,
         spans: &[TaggedSpan],
-        amount: &TaggedSpan,
+        amount: Option<&TaggedSpan>,
         threshold: f32,
     ) {
         let tagged = read_best(spans, Entity::Currency, threshold, |c| {
@@ -664,7 +666,7 @@ impl Extraction {
         .flatten()
         .map(|(c, currency)| (c.clone(), currency));
         let currency = tagged.or_else(|| {
-            let near = currency_near(text, amount)?;
+            let near = currency_near(text, amount?)?;
             let currency = parse_currency(slice::span(text, near.start, near.end), text)?;
             Some((near, currency))
         });

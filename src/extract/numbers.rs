@@ -255,6 +255,47 @@ fn scale_suffix(rest: &str) -> Option<(Decimal, usize)> {
     Some((Decimal::from(scale), gap + word_len))
 }
 
+/// A number written in Chinese numerals at the end of `text` (`三`, `十八`, `二十四`, `两`,
+/// `一百二十`), up to 9999; `None` when `text` does not end in one.
+pub fn trailing_chinese_numeral(text: &str) -> Option<u32> {
+    let digit = |c: char| match c {
+        '零' | '〇' => Some(0),
+        '一' | '壹' => Some(1),
+        '二' | '两' | '贰' => Some(2),
+        '三' | '叁' => Some(3),
+        '四' | '肆' => Some(4),
+        '五' | '伍' => Some(5),
+        '六' | '陆' => Some(6),
+        '七' | '柒' => Some(7),
+        '八' | '捌' => Some(8),
+        '九' | '玖' => Some(9),
+        _ => None,
+    };
+    let unit = |c: char| match c {
+        '十' | '拾' => Some(10),
+        '百' | '佰' => Some(100),
+        '千' | '仟' => Some(1000),
+        _ => None,
+    };
+    let start = text
+        .char_indices()
+        .rev()
+        .take_while(|(_, c)| digit(*c).is_some() || unit(*c).is_some())
+        .last()
+        .map(|(i, _)| i)?;
+    let mut total: u32 = 0;
+    let mut pending: Option<u32> = None;
+    for c in slice::from(text, start).chars() {
+        if let Some(d) = digit(c) {
+            pending = Some(d);
+        } else if let Some(u) = unit(c) {
+            // `十八`: a unit with no digit before it counts once.
+            total = total.saturating_add(pending.take().unwrap_or(1).saturating_mul(u));
+        }
+    }
+    Some(total.saturating_add(pending.unwrap_or(0)))
+}
+
 /// Whether `word` (lower case) is part of a number written in words.
 pub fn is_number_word(word: &str) -> bool {
     unit_word(word).is_some() || matches!(word, "hundred" | "thousand" | "million" | "billion")
@@ -479,6 +520,22 @@ mod tests {
         assert_eq!(us("two weeks"), d("2"));
         assert_eq!(us("three-quarters of a percent"), d("0.75"));
         assert!(parse_number("no numbers here", NumberStyle::default()).is_none());
+    }
+
+    #[test]
+    fn chinese_numerals() {
+        for (text, n) in [
+            ("三", 3),
+            ("期限两", 2),
+            ("十八", 18),
+            ("二十四", 24),
+            ("一百二十", 120),
+            ("三十", 30),
+            ("伍拾", 50),
+        ] {
+            assert_eq!(trailing_chinese_numeral(text), Some(n), "{text}");
+        }
+        assert_eq!(trailing_chinese_numeral("期限"), None);
     }
 
     #[test]

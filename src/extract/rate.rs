@@ -2,7 +2,9 @@
 
 use rust_decimal::Decimal;
 
-use super::numbers::{NumberStyle, OutOfRange, read_digits, read_number};
+use super::numbers::{
+    NumberStyle, OutOfRange, parse_digits, read_digits, read_number, trailing_chinese_numeral,
+};
 use super::slice;
 
 /// Benchmarks a floating rate is quoted over.
@@ -38,15 +40,22 @@ pub fn read_rate(
     context: &str,
     style: NumberStyle,
 ) -> Result<Option<Decimal>, OutOfRange> {
-    let lower = span.to_lowercase();
+    let lower = span.to_lowercase().replace('％', "%");
     if is_interest_free(&lower) {
         return Ok(Some(Decimal::ZERO));
+    }
+    if let Some(rate) = chinese_fraction(&lower) {
+        let period = period_factor(&lower).unwrap_or(Decimal::ONE);
+        let annual = rate
+            .checked_mul(period)
+            .ok_or_else(|| OutOfRange::too_large(span))?;
+        return Ok(Some(annual.normalize()));
     }
     // A rate is written as one: a percent sign or word, or basis points. A bare number (a
     // weekly payment, a collateral value) is not read as a rate.
     let clause = period_context(context);
     let marked = format!("{lower}{}", clause.chars().take(2).collect::<String>());
-    if !["%", "percent", "per cent", "pct", "bp", "basis point"]
+    if !["%", "percent", "per cent", "pct", "bp", "basis point", "‰"]
         .iter()
         .any(|m| marked.contains(m))
     {
@@ -99,9 +108,42 @@ fn is_interest_free(lower: &str) -> bool {
         "zero interest",
         "without interest",
         "0% interest",
+        "不计利息",
+        "不计息",
+        "无息",
+        "免息",
+        "无利息",
+        "不收取利息",
+        "不收利息",
+        "零利息",
     ]
     .iter()
     .any(|p| lower.contains(p))
+}
+
+/// `百分之十` (10 %), `千分之五` (0.5 %), `万分之五` (0.05 %), in digits or Chinese numerals,
+/// as percent.
+fn chinese_fraction(lower: &str) -> Option<Decimal> {
+    for (mark, per_percent) in [("百分之", 1i64), ("千分之", 10), ("万分之", 100)] {
+        let Some(at) = lower.find(mark) else {
+            continue;
+        };
+        let rest = slice::from(lower, at + mark.len());
+        let count = match parse_digits(rest, NumberStyle::default()) {
+            Some((value, range)) if range.start == 0 => value,
+            _ => {
+                let numeral: String = rest
+                    .chars()
+                    .take_while(|c| {
+                        "零〇一二两三四五六七八九十百千壹贰叁肆伍陆柒捌玖拾佰仟".contains(*c)
+                    })
+                    .collect();
+                Decimal::from(trailing_chinese_numeral(&numeral)?)
+            }
+        };
+        return count.checked_div(Decimal::from(per_percent));
+    }
+    None
 }
 
 /// `725 basis points`, `275 bps`, `50bp` as percent.
@@ -123,7 +165,7 @@ fn floating_rate(lower: &str, style: NumberStyle) -> Result<Option<Decimal>, Out
     let quantities = quantities(lower, style)?;
     let tail_before = |q: &Quantity| slice::before(lower, q.start).trim_end();
     let Some(margin_index) = quantities.iter().position(|q| {
-        let tail = tail_before(q);
+        let tail = without_margin_words(tail_before(q));
         tail.ends_with('+')
             || tail.ends_with('-')
             || ["plus", "over", "above", "minus", "less", "below"]
@@ -142,7 +184,7 @@ fn floating_rate(lower: &str, style: NumberStyle) -> Result<Option<Decimal>, Out
     else {
         return Ok(None);
     };
-    let tail = tail_before(margin);
+    let tail = without_margin_words(tail_before(margin));
     let negative =
         tail.ends_with('-') || ["minus", "less", "below"].iter().any(|w| tail.ends_with(w));
     let margin_percent = if margin.bps {
@@ -156,6 +198,19 @@ fn floating_rate(lower: &str, style: NumberStyle) -> Result<Option<Decimal>, Out
         base.value.checked_add(margin_percent)
     };
     rate.map(Some).ok_or_else(|| OutOfRange::too_large(lower))
+}
+
+/// `plus a margin of` → `plus`: the words that name the margin say nothing of its sign.
+fn without_margin_words(tail: &str) -> &str {
+    let mut tail = tail.trim_end();
+    for word in ["of", "margin", "spread", "a", "the"] {
+        if let Some(rest) = tail.strip_suffix(word)
+            && (rest.is_empty() || rest.ends_with(' '))
+        {
+            tail = rest.trim_end();
+        }
+    }
+    tail
 }
 
 struct Quantity {
@@ -206,6 +261,11 @@ fn period_factor(lower: &str) -> Option<Decimal> {
                 "/year",
                 "/yr",
                 "each year",
+                "年利率",
+                "年化",
+                "年息",
+                "年利",
+                "按年",
             ],
             1,
         ),
@@ -221,8 +281,26 @@ fn period_factor(lower: &str) -> Option<Decimal> {
                 "each month",
                 "every month",
                 "per calendar month",
+                "% pm",
+                "%pm",
+                "月利率",
+                "月息",
+                "月利",
+                "按月",
+                "每月",
             ],
             12,
+        ),
+        (
+            &[
+                "per quarter",
+                "a quarter",
+                "quarterly",
+                "p.q.",
+                "/quarter",
+                "按季",
+            ],
+            4,
         ),
         (
             &[
@@ -245,6 +323,12 @@ fn period_factor(lower: &str) -> Option<Decimal> {
                 "each day",
                 "every day",
                 "per diem",
+                "日利率",
+                "日息",
+                "日利",
+                "按日",
+                "每日",
+                "每天",
             ],
             365,
         ),
@@ -345,6 +429,21 @@ mod tests {
     }
 
     #[test]
+    fn rates_written_in_chinese() {
+        assert_eq!(rate("年利率6.5%").as_deref(), Some("6.5"));
+        assert_eq!(rate("月利率1%").as_deref(), Some("12"));
+        assert_eq!(rate("月利率0.8%").as_deref(), Some("9.6"));
+        assert_eq!(rate("日利率0.04%").as_deref(), Some("14.6"));
+        assert_eq!(rate("按月1%").as_deref(), Some("12"));
+        assert_eq!(rate("年利率百分之十").as_deref(), Some("10"));
+        assert_eq!(rate("月利率千分之五").as_deref(), Some("6"));
+        assert_eq!(rate("日利率万分之五").as_deref(), Some("18.25"));
+        assert_eq!(rate("年利率　6％").as_deref(), Some("6"));
+        assert_eq!(rate("0.95% pm").as_deref(), Some("11.4"));
+        assert_eq!(rate("1.5% per quarter").as_deref(), Some("6"));
+    }
+
+    #[test]
     fn bare_numbers_are_not_rates() {
         assert_eq!(rate("10 a week"), None);
         assert_eq!(rate("12,000"), None);
@@ -363,6 +462,8 @@ mod tests {
         assert_eq!(rate("800 bps annualised").as_deref(), Some("8"));
         assert_eq!(rate("480 basis points per annum").as_deref(), Some("4.8"));
         assert_eq!(rate("interest-free").as_deref(), Some("0"));
+        assert_eq!(rate("不计利息").as_deref(), Some("0"));
+        assert_eq!(rate("无息").as_deref(), Some("0"));
     }
 
     #[test]
@@ -380,6 +481,11 @@ mod tests {
             Some("4.6")
         );
         assert_eq!(rate("SOFR + 2.5%"), None);
+        assert_eq!(
+            rate("Compounded SONIA (currently 4.21 per cent) plus a margin of 650 basis points")
+                .as_deref(),
+            Some("10.71")
+        );
         let base_after = parse_rate(
             "Term SOFR + 275 bps",
             " (Term SOFR currently 4.31%)\nFee: 1%",

@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use std::sync::LazyLock;
 
-use super::numbers::{NumberStyle, OutOfRange, read_digits, read_words};
+use super::numbers::{NumberStyle, OutOfRange, read_digits, read_words, trailing_chinese_numeral};
 use super::slice;
 
 const MONTHS: [&str; 12] = [
@@ -26,7 +26,25 @@ const MONTHS: [&str; 12] = [
 ];
 
 static UNIT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(days?|weeks?|months?|quarters?|years?|yrs?)\b").expect("valid regex")
+    // English, then the units of the European languages loans are translated from (German,
+    // Dutch, Swedish, French, Spanish, Italian), then Chinese.
+    Regex::new(concat!(
+        r"(?i)\b(days?|weeks?|months?|quarters?|years?|yrs?",
+        r"|jahre?n?|monate?n?|tage?n?|wochen?|jaar|maand(?:en)?|dagen|weken",
+        r"|år|månad(?:er)?|dagar|veckor|vecka|ans|années?|mois|jours?|semaines?",
+        r"|años?|meses|mes|días?|semanas?|ann[oi]|mes[ei]|giorn[oi]|settiman[ae])\b",
+        r"|个季度|季度|个月|星期|周|天|年|月|日"
+    ))
+    .expect("valid regex")
+});
+/// A count of periodic payments standing for the tenor (`36 monthly payments`, `24 equal
+/// monthly instalments`), where no unit of time is written.
+static PAYMENTS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(monthly|weekly|fortnightly|quarterly|annual|yearly)\b[\w\s-]{0,24}?\b(payments?|instal+ments?|repayments?)\b")
+        .expect("valid regex")
+});
+static CJK_DATE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]").expect("valid regex")
 });
 static ISO_DATE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\b(\d{4})-(\d{2})-(\d{2})\b").expect("valid regex"));
@@ -68,29 +86,68 @@ fn tenor_days(span: &str, style: NumberStyle) -> Result<Option<u32>, OutOfRange>
             slice::prefix(span, 60)
         ))
     };
-    for unit in UNIT.find_iter(span) {
-        let before = slice::span(span, previous_end, unit.start());
+    let units: Vec<(usize, usize, u32)> = UNIT
+        .find_iter(span)
+        .map(|m| (m.start(), m.end(), unit_days(m.as_str())))
+        .collect();
+    let units = if units.is_empty() {
+        PAYMENTS
+            .captures_iter(span)
+            .filter_map(|c| {
+                let period = c.get(1)?;
+                Some((period.start(), c.get(0)?.end(), unit_days(period.as_str())))
+            })
+            .collect()
+    } else {
+        units
+    };
+    for (start, end, factor) in units {
+        let before = slice::span(span, previous_end, start);
+        // `one year (365 days)`: a bracket restates the term, it does not add to it.
+        if previous_end > 0 && before.trim_start().starts_with('(') {
+            previous_end = end;
+            continue;
+        }
         let Some(count) = count_before(before, style)? else {
             return Ok(None);
-        };
-        let factor = match unit.as_str().to_lowercase().trim_end_matches('s') {
-            "day" => 1,
-            "week" => 7,
-            "month" => 30,
-            "quarter" => 90,
-            _ => 365,
         };
         total = count
             .checked_mul(Decimal::from(factor))
             .and_then(|days| total.checked_add(days))
             .ok_or_else(unfit)?;
-        previous_end = unit.end();
+        previous_end = end;
     }
     let days = total.round();
     if days <= Decimal::ZERO {
         return Ok(None);
     }
     days.to_u32().map(Some).ok_or_else(unfit)
+}
+
+/// Days in one unit of time (`months` 30, `年` 365) or one payment period (`monthly` 30).
+fn unit_days(unit: &str) -> u32 {
+    let lower = unit.to_lowercase();
+    let stem = lower.trim_end_matches('s');
+    let starts = |prefixes: &[&str]| prefixes.iter().any(|p| stem.starts_with(p));
+    if starts(&["day", "tag", "dag", "jour", "día", "dia", "giorn"]) || matches!(stem, "天" | "日")
+    {
+        1
+    } else if starts(&[
+        "week", "woche", "weken", "veck", "semain", "semana", "settiman",
+    ]) || matches!(stem, "周" | "星期")
+    {
+        7
+    } else if stem == "fortnightly" {
+        14
+    } else if starts(&["month", "monat", "maand", "månad", "moi", "mes"])
+        || matches!(stem, "个月" | "月")
+    {
+        30
+    } else if starts(&["quarter"]) || matches!(stem, "季度" | "个季度") {
+        90
+    } else {
+        365
+    }
 }
 
 /// The count written before a unit: digits when present (`fifteen (15) years` is 15), else
@@ -104,6 +161,10 @@ pub(super) fn count_before(
     }
     if let Some(value) = read_words(before)? {
         return Ok(Some(value));
+    }
+    // `三年`, `十八个月`, `两年`
+    if let Some(value) = trailing_chinese_numeral(before.trim_end()) {
+        return Ok(Some(Decimal::from(value)));
     }
     let last_word = before
         .split_whitespace()
@@ -140,6 +201,11 @@ pub fn find_dates(text: &str) -> Vec<(usize, NaiveDate)> {
         // Day first unless that is impossible (`01/15/2025` is American).
         let (day, month) = if b > 12 { (b, a) } else { (a, b) };
         if let Some(date) = NaiveDate::from_ymd_opt(c[3].parse().unwrap_or(0), month, day) {
+            dates.push((c.get(0).map_or(0, |m| m.start()), date));
+        }
+    }
+    for c in CJK_DATE.captures_iter(text) {
+        if let Some(date) = ymd(&c[1], &c[2], &c[3]) {
             dates.push((c.get(0).map_or(0, |m| m.start()), date));
         }
     }
@@ -197,6 +263,26 @@ mod tests {
         assert_eq!(days("a year"), Some(365));
         assert_eq!(days("1 year and 6 months"), Some(545));
         assert_eq!(days("soon"), None);
+        assert_eq!(days("36 monthly payments"), Some(1080));
+        assert_eq!(
+            days("forty-eight (48) equal monthly installments"),
+            Some(1440)
+        );
+        assert_eq!(days("26 fortnightly repayments"), Some(364));
+        assert_eq!(days("one year (365 days)"), Some(365));
+        assert_eq!(days("36\u{3000}个月"), Some(1080));
+        assert_eq!(days("三年"), Some(1095));
+        assert_eq!(days("十八个月"), Some(540));
+        assert_eq!(days("两年"), Some(730));
+        assert_eq!(days("5年"), Some(1825));
+        assert_eq!(days("90天"), Some(90));
+        assert_eq!(days("30 jaar (360 maanden)"), Some(10950));
+        assert_eq!(days("eine Laufzeit von 60 Monaten"), Some(1800));
+        assert_eq!(days("10 Jahre"), Some(3650));
+        assert_eq!(days("5 år"), Some(1825));
+        assert_eq!(days("84 mois"), Some(2520));
+        assert_eq!(days("24 meses"), Some(720));
+        assert_eq!(days("36 mesi"), Some(1080));
     }
 
     #[test]
@@ -222,6 +308,8 @@ mod tests {
         );
         assert_eq!(days("March 1, 2025 until August 28, 2025"), Some(180));
         assert_eq!(days("01.03.2025 – 28.08.2025"), Some(180));
+        assert_eq!(days("2024年10月1日至2025年3月31日"), Some(181));
+        assert_eq!(days("自2026年3月1日起至2028年2月29日止"), Some(730));
         assert_eq!(
             days("the 1st of March 2025 to the 28th of August 2025"),
             Some(180)
