@@ -101,6 +101,9 @@ const NAMES: &[(&str, &str)] = &[
     ("₹", "INR"),
     ("rupee", "INR"),
     ("c$", "CAD"),
+    ("r$", "BRL"),
+    ("kr", "SEK"),
+    ("kroner", "NOK"),
     ("canadian dollar", "CAD"),
     ("a$", "AUD"),
     ("australian dollar", "AUD"),
@@ -210,6 +213,21 @@ fn name_in(span: &str, text: &str) -> Option<String> {
         {
             "CNY"
         }
+        // `kr` is the Swedish, Norwegian or Danish crown: the text says which.
+        "SEK" | "NOK"
+            if ["dkk", "danish", "denmark", "danmark", "dansk"]
+                .iter()
+                .any(|w| whole.contains(w)) =>
+        {
+            "DKK"
+        }
+        "SEK"
+            if ["nok", "norw", "norge", "norsk"]
+                .iter()
+                .any(|w| whole.contains(w)) =>
+        {
+            "NOK"
+        }
         other => other,
     };
     Some(code.to_owned())
@@ -250,6 +268,14 @@ mod tests {
         );
         assert!(parse_currency("the", "the").is_none());
         assert_eq!(code("Rs."), "INR");
+        assert_eq!(code("R$"), "BRL");
+        assert_eq!(code("kr"), "SEK");
+        assert_eq!(
+            parse_currency("kr", "Lån i Norge: 250 000 kr")
+                .unwrap()
+                .code,
+            "NOK"
+        );
         assert_eq!(code("Rs 12,50,000"), "INR");
         assert_eq!(code("300万円"), "JPY");
         assert_eq!(code("人民币"), "CNY");

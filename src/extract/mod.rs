@@ -457,7 +457,9 @@ fn scale_after(rest: &str) -> usize {
             return gap + glyph.len_utf8();
         }
     }
-    for scale in ["million", "thousand", "billion", "bn", "mm", "k", "m"] {
+    for scale in [
+        "million", "thousand", "billion", "grand", "bn", "mm", "k", "m",
+    ] {
         let Some(head) = word.get(..scale.len()) else {
             continue;
         };

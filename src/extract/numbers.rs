@@ -14,6 +14,9 @@ use super::slice;
 pub struct NumberStyle {
     /// `,` is the decimal mark and `.` groups thousands (`1.250.000,00`, `4,35 %`).
     pub comma_decimal: bool,
+    /// A single comma is the decimal mark even before three digits (set for one percentage in
+    /// such a text, `2,478 %`).
+    pub lone_comma_decimal: bool,
 }
 
 impl NumberStyle {
@@ -23,6 +26,7 @@ impl NumberStyle {
     pub fn detect(text: &str) -> Self {
         Self {
             comma_decimal: EUROPEAN.is_match(text),
+            lone_comma_decimal: false,
         }
     }
 }
@@ -81,6 +85,18 @@ pub fn read_digits(
     let raw = slice::span(text, start, run_end)
         .trim_end_matches([',', '.', ' ', '\u{a0}', '\u{202f}', '\'']);
     let mut end = start.saturating_add(raw.len());
+    // A percentage in a text that writes decimals with a comma: a lone comma is the decimal
+    // mark even before three digits (`2,478 %`; no rate is 2478 %).
+    let percent_follows = {
+        let after = slice::from(text, end).trim_start();
+        ["%", "％", "percent", "per cent", "prozent", "procent"]
+            .iter()
+            .any(|p| after.starts_with(p))
+    };
+    let style = NumberStyle {
+        comma_decimal: style.comma_decimal,
+        lone_comma_decimal: style.comma_decimal && percent_follows,
+    };
     let Some(mut value) = parse_grouped(raw, style)? else {
         return Ok(None);
     };
@@ -186,7 +202,10 @@ fn digits_after_last(s: &str, mark: char) -> usize {
 }
 
 fn comma_is_decimal(s: &str, commas: usize, style: NumberStyle) -> bool {
-    commas == 1 && (digits_after_last(s, ',') != 3 || style.comma_decimal && s.starts_with("0,"))
+    commas == 1
+        && (digits_after_last(s, ',') != 3
+            || style.lone_comma_decimal
+            || style.comma_decimal && s.starts_with("0,"))
 }
 
 fn dot_is_decimal(s: &str, dots: usize, style: NumberStyle) -> bool {
@@ -244,7 +263,7 @@ fn scale_suffix(rest: &str) -> Option<(Decimal, usize)> {
         "m" | "M" | "mm" | "MM" | "mn" | "Mn" if tight => 1_000_000,
         "b" | "B" | "bn" | "Bn" | "BN" if tight => 1_000_000_000,
         _ => match word.to_ascii_lowercase().as_str() {
-            "thousand" => 1_000,
+            "thousand" | "grand" => 1_000,
             "million" | "millions" | "mio" => 1_000_000,
             "billion" | "billions" | "bn" => 1_000_000_000,
             "lakh" | "lakhs" => 100_000,
@@ -444,6 +463,7 @@ mod tests {
             text,
             NumberStyle {
                 comma_decimal: true,
+                lone_comma_decimal: false,
             },
         )
         .unwrap()

@@ -24,6 +24,20 @@ const BENCHMARKS: &[&str] = &[
     "bbsw",
     "cdi",
     "reference rate",
+    "euríbor",
+    "stibor",
+    "nibor",
+    "cibor",
+    "wibor",
+    "pribor",
+    "tibor",
+    "hibor",
+    "shibor",
+    "mclr",
+    "repo rate",
+    "selic",
+    "贷款市场报价利率",
+    "lpr",
 ];
 
 /// Reads the nominal annual rate in percent from a rate span. `context` is the text right after
@@ -55,8 +69,10 @@ pub fn read_rate(
     // weekly payment, a collateral value) is not read as a rate.
     let clause = period_context(context);
     let marked = format!("{lower}{}", clause.chars().take(2).collect::<String>());
-    if !["%", "percent", "per cent", "pct", "bp", "basis point", "‰"]
+    if !PERCENT_WORDS
         .iter()
+        .chain(BPS_WORDS)
+        .chain(&["‰"])
         .any(|m| marked.contains(m))
     {
         return Ok(None);
@@ -108,6 +124,14 @@ fn is_interest_free(lower: &str) -> bool {
         "zero interest",
         "without interest",
         "0% interest",
+        "zinslos",
+        "zinsfrei",
+        "räntefri",
+        "renteloos",
+        "rentevrij",
+        "sans intérêt",
+        "sin intereses",
+        "senza interessi",
         "不计利息",
         "不计息",
         "无息",
@@ -152,10 +176,9 @@ fn basis_points(lower: &str, style: NumberStyle) -> Result<Option<Decimal>, OutO
         return Ok(None);
     };
     let after = slice::from(lower, range.end).trim_start();
-    let is_bps = ["bps", "bp ", "basis point"]
-        .iter()
-        .any(|u| after.starts_with(u))
-        || after == "bp";
+    let is_bps = BPS_WORDS.iter().any(|u| {
+        after.starts_with(u) && !slice::from(after, u.len()).starts_with(char::is_alphabetic)
+    }) || after.starts_with("basis point");
     Ok(is_bps.then(|| value / Decimal::ONE_HUNDRED))
 }
 
@@ -163,15 +186,11 @@ fn basis_points(lower: &str, style: NumberStyle) -> Result<Option<Decimal>, OutO
 /// currently 7.50%`: the base value plus or minus the margin; `None` without a base value.
 fn floating_rate(lower: &str, style: NumberStyle) -> Result<Option<Decimal>, OutOfRange> {
     let quantities = quantities(lower, style)?;
-    let tail_before = |q: &Quantity| slice::before(lower, q.start).trim_end();
-    let Some(margin_index) = quantities.iter().position(|q| {
-        let tail = without_margin_words(tail_before(q));
-        tail.ends_with('+')
-            || tail.ends_with('-')
-            || ["plus", "over", "above", "minus", "less", "below"]
-                .iter()
-                .any(|w| tail.ends_with(w))
-    }) else {
+    let Some((margin_index, negative)) = quantities
+        .iter()
+        .enumerate()
+        .find_map(|(i, q)| margin_sign(lower, q).map(|negative| (i, negative)))
+    else {
         return Ok(None);
     };
     let Some(margin) = quantities.get(margin_index) else {
@@ -184,9 +203,6 @@ fn floating_rate(lower: &str, style: NumberStyle) -> Result<Option<Decimal>, Out
     else {
         return Ok(None);
     };
-    let tail = without_margin_words(tail_before(margin));
-    let negative =
-        tail.ends_with('-') || ["minus", "less", "below"].iter().any(|w| tail.ends_with(w));
     let margin_percent = if margin.bps {
         margin.value / Decimal::ONE_HUNDRED
     } else {
@@ -198,6 +214,37 @@ fn floating_rate(lower: &str, style: NumberStyle) -> Result<Option<Decimal>, Out
         base.value.checked_add(margin_percent)
     };
     rate.map(Some).ok_or_else(|| OutOfRange::too_large(lower))
+}
+
+/// Whether a quantity is the margin over a benchmark, and if so whether it is taken off
+/// (`Some(true)`): a sign or word before it (`+ 275 bps`, `plus a margin of 2%`, `minus 50
+/// bps`), the word margin or spread before it (`a margin of 2.75%`), or a word after its unit
+/// (`2.75% over SONIA`, `50 bps below Prime`).
+fn margin_sign(lower: &str, q: &Quantity) -> Option<bool> {
+    let raw_tail = slice::before(lower, q.start).trim_end();
+    let tail = without_margin_words(raw_tail);
+    let ends = |words: &[&str]| words.iter().any(|w| tail.ends_with(w));
+    if ends(&["-", "minus", "less", "below"]) {
+        return Some(true);
+    }
+    if ends(&["+", "plus", "over", "above"]) {
+        return Some(false);
+    }
+    if tail.len() < raw_tail.len() && ["margin", "spread"].iter().any(|w| raw_tail.contains(w)) {
+        return Some(false);
+    }
+    let after = slice::from(lower, q.end).trim_start();
+    let after = after.strip_prefix(q.unit).unwrap_or(after).trim_start();
+    if ["over", "above", "plus", "on top of"]
+        .iter()
+        .any(|w| after.starts_with(w))
+    {
+        return Some(false);
+    }
+    if ["below", "under"].iter().any(|w| after.starts_with(w)) {
+        return Some(true);
+    }
+    None
 }
 
 /// `plus a margin of` → `plus`: the words that name the margin say nothing of its sign.
@@ -216,6 +263,9 @@ fn without_margin_words(tail: &str) -> &str {
 struct Quantity {
     value: Decimal,
     start: usize,
+    end: usize,
+    /// The unit written after it (`%`, `bps`), or empty.
+    unit: &'static str,
     bps: bool,
     percent: bool,
 }
@@ -229,22 +279,48 @@ fn quantities(lower: &str, style: NumberStyle) -> Result<Vec<Quantity>, OutOfRan
             offset.saturating_add(range.end),
         );
         let after = slice::from(lower, end).trim_start();
-        let bps = ["bps", "bp", "basis point"]
-            .iter()
-            .any(|u| after.starts_with(u));
-        let percent = ["%", "percent", "per cent", "pct"]
-            .iter()
-            .any(|u| after.starts_with(u));
+        let bps_unit = BPS_WORDS.iter().find(|u| after.starts_with(*u));
+        let percent_unit = PERCENT_WORDS.iter().find(|u| after.starts_with(*u));
         found.push(Quantity {
             value,
             start,
-            bps,
-            percent,
+            end,
+            unit: bps_unit.or(percent_unit).copied().unwrap_or(""),
+            bps: bps_unit.is_some(),
+            percent: percent_unit.is_some(),
         });
         offset = end.max(start.saturating_add(1));
     }
     Ok(found)
 }
+
+/// How basis points are written, longest first.
+const BPS_WORDS: &[&str] = &[
+    "basis points",
+    "basis point",
+    "basispunkte",
+    "basispunkten",
+    "baspunkter",
+    "räntepunkter",
+    "punti base",
+    "points de base",
+    "puntos básicos",
+    "bps",
+    "bp",
+];
+
+/// How percent is written, longest first.
+const PERCENT_WORDS: &[&str] = &[
+    "per cent",
+    "percent",
+    "prozent",
+    "procent",
+    "pour cent",
+    "por ciento",
+    "per cento",
+    "pct",
+    "%",
+];
 
 /// The period of a rate as its annualising factor: month × 12, week × 52, day × 365.
 fn period_factor(lower: &str) -> Option<Decimal> {
@@ -261,6 +337,16 @@ fn period_factor(lower: &str) -> Option<Decimal> {
                 "/year",
                 "/yr",
                 "each year",
+                "pro jahr",
+                "jährlich",
+                "per år",
+                "per jaar",
+                "par an",
+                "annuel",
+                "anual",
+                "al año",
+                "annuo",
+                "all'anno",
                 "年利率",
                 "年化",
                 "年息",
@@ -281,6 +367,17 @@ fn period_factor(lower: &str) -> Option<Decimal> {
                 "each month",
                 "every month",
                 "per calendar month",
+                "per månad",
+                "i månaden",
+                "per maand",
+                "pro monat",
+                "monatlich",
+                "par mois",
+                "mensuel",
+                "al mes",
+                "mensual",
+                "al mese",
+                "mensile",
                 "% pm",
                 "%pm",
                 "月利率",
@@ -293,6 +390,12 @@ fn period_factor(lower: &str) -> Option<Decimal> {
         ),
         (
             &[
+                "per kwartaal",
+                "pro quartal",
+                "vierteljährlich",
+                "par trimestre",
+                "trimestral",
+                "per kvartal",
                 "per quarter",
                 "a quarter",
                 "quarterly",
@@ -441,6 +544,10 @@ mod tests {
         assert_eq!(rate("年利率　6％").as_deref(), Some("6"));
         assert_eq!(rate("0.95% pm").as_deref(), Some("11.4"));
         assert_eq!(rate("1.5% per quarter").as_deref(), Some("6"));
+        assert_eq!(rate("0,75 % per månad").as_deref(), Some("9"));
+        assert_eq!(rate("1,5% per kwartaal").as_deref(), Some("6"));
+        assert_eq!(rate("zinslos").as_deref(), Some("0"));
+        assert_eq!(rate("senza interessi").as_deref(), Some("0"));
     }
 
     #[test]
@@ -481,6 +588,23 @@ mod tests {
             Some("4.6")
         );
         assert_eq!(rate("SOFR + 2.5%"), None);
+        assert_eq!(
+            rate("margin of 2.75% over compounded SONIA (currently 4.70%)").as_deref(),
+            Some("7.45")
+        );
+        assert_eq!(
+            rate("270 basis points over Bank of England base rate (base currently 4.25%)")
+                .as_deref(),
+            Some("6.95")
+        );
+        assert_eq!(
+            rate("Euríbor a 12 meses + 0,89 % (Euríbor vigente: 2,478 %)").as_deref(),
+            Some("3.368")
+        );
+        assert_eq!(
+            rate("STIBOR 90 dagar + 325 räntepunkter (baspunkter); STIBOR 90 dagar as fixed on the signing date was 2,41 %").as_deref(),
+            Some("5.66")
+        );
         assert_eq!(
             rate("Compounded SONIA (currently 4.21 per cent) plus a margin of 650 basis points")
                 .as_deref(),
