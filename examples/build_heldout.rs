@@ -6,7 +6,7 @@
 //! - `labels/labeller-*.jsonl`: the same texts labelled a second time by writers who saw only
 //!   the text and the spec;
 //! - `labels/adjudicated.jsonl` (optional): for texts the two disagreed on, a third reading
-//!   against the spec that picks `writer`, `labeller` or `drop`.
+//!   against the spec that picks the writer's labels (`a`), the labeller's (`b`) or `drop`.
 //!
 //! A text is kept when both labels agree on every field (or adjudication settled it) and its
 //! evidence, read by the normalisers (`assemble` on the quoted spans), gives the label. The
@@ -68,11 +68,11 @@ fn main() -> anyhow::Result<()> {
             sample
         } else {
             match adjudicated.get(&id).and_then(|a| a["choose"].as_str()) {
-                Some("writer") => {
+                Some("writer" | "a") => {
                     *counts.entry("settled by adjudication").or_default() += 1;
                     sample
                 }
-                Some("labeller") => {
+                Some("labeller" | "b") => {
                     *counts.entry("settled by adjudication").or_default() += 1;
                     second
                 }
@@ -203,12 +203,73 @@ fn heldout_sample(
         "text": text,
         "expected": out_expected,
     });
-    for key in ["genre", "language", "convention"] {
+    for key in ["language", "convention"] {
         if let Some(v) = sample[key].as_str() {
             out[key] = v.into();
         }
     }
+    if let Some(detail) = sample["genre"].as_str() {
+        out["genre"] = genre_family(detail, &out_expected).into();
+        out["genre_detail"] = detail.into();
+    }
     Ok(out)
+}
+
+/// The genre family of a writer's own genre name (`German Ratenkredit …, English working
+/// translation` → `translated European contract`), so scores group into families of texts
+/// rather than one name per text. First rule that matches wins.
+fn genre_family(detail: &str, expected: &Value) -> &'static str {
+    let lower = detail.to_lowercase();
+    if expected["status"] == "not_a_loan" {
+        return "not a loan (look-alike)";
+    }
+    let rules: &[(&[&str], &str)] = &[
+        (&["借条", "欠条"], "Chinese IOU (借条)"),
+        (&["借款合同"], "Chinese loan contract (借款合同)"),
+        (&["贷款合同"], "Chinese bank loan contract (贷款合同)"),
+        (&["审批通知"], "Chinese loan approval notice"),
+        (&["wechat"], "chat"),
+        (&["japanese"], "translated Japanese contract"),
+        (&["working translation"], "translated European contract"),
+        (&["chat", "text thread", "whatsapp", "app)"], "chat"),
+        (&["email"], "email thread"),
+        (&["defi", "on-chain"], "DeFi / on-chain"),
+        (
+            &["term sheet", "heads of terms", "indication"],
+            "term sheet",
+        ),
+        (
+            &["facility agreement", "revolving", "facility letter"],
+            "facility agreement",
+        ),
+        (&["board minutes"], "board minutes"),
+        (&["promissory"], "promissory note"),
+        (&["credit union"], "credit union loan"),
+        (&["formal personal loan"], "personal loan agreement"),
+        (&["mortgage", "deed of trust", "buy-to-let"], "mortgage"),
+        (&["home equity"], "home equity loan"),
+        (&["auto", "car loan", "logbook"], "auto loan"),
+        (
+            &["hard-money", "bridge", "bridging"],
+            "bridge / hard-money loan",
+        ),
+        (
+            &["sanction", "offer letter", "commitment letter"],
+            "bank offer / sanction letter",
+        ),
+        (&["sme", "credit memo"], "SME credit memo"),
+        (&["microfinance"], "microfinance record"),
+        (&["student"], "student loan"),
+        (&["payday", "short-term"], "payday / short-term loan"),
+        (&["peer-to-peer"], "peer-to-peer listing"),
+        (&["invoice-finance", "factoring"], "invoice finance"),
+        (&["equipment"], "equipment finance"),
+        (&["family loan"], "family loan letter"),
+    ];
+    rules
+        .iter()
+        .find(|(words, _)| words.iter().any(|w| lower.contains(w)))
+        .map_or("other", |(_, family)| family)
 }
 
 /// A label in the spec's JSON form (`"1250000.5"`, `1080`).

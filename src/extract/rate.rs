@@ -132,6 +132,7 @@ fn is_interest_free(lower: &str) -> bool {
         "sans intérêt",
         "sin intereses",
         "senza interessi",
+        "sem juros",
         "不计利息",
         "不计息",
         "无息",
@@ -378,6 +379,11 @@ fn period_factor(lower: &str) -> Option<Decimal> {
                 "mensual",
                 "al mese",
                 "mensile",
+                "ao mês",
+                "ao mes",
+                "por mês",
+                "a.m.",
+                "mensais",
                 "% pm",
                 "%pm",
                 "月利率",
@@ -547,6 +553,8 @@ mod tests {
         assert_eq!(rate("0,75 % per månad").as_deref(), Some("9"));
         assert_eq!(rate("1,5% per kwartaal").as_deref(), Some("6"));
         assert_eq!(rate("zinslos").as_deref(), Some("0"));
+        assert_eq!(rate("1,2% ao mês").as_deref(), Some("14.4"));
+        assert_eq!(rate("2,49% a.m.").as_deref(), Some("29.88"));
         assert_eq!(rate("senza interessi").as_deref(), Some("0"));
     }
 
