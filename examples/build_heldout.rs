@@ -18,19 +18,13 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use loan_oracle::extract::{Entity, TaggedSpan, TextClass, Thresholds, assemble};
+use loan_oracle::eval::{FIELDS, read_gold_spans};
+use loan_oracle::extract::Entity;
+use loan_oracle::synth::{LabelSpan, Sample};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-const FIELDS: [&str; 6] = [
-    "status",
-    "amount",
-    "currency",
-    "apr_percent",
-    "term_days",
-    "risk_tier",
-];
 const EVIDENCE: [(&str, Entity); 4] = [
     ("amount", Entity::Amount),
     ("currency", Entity::Currency),
@@ -173,18 +167,18 @@ fn heldout_sample(
             let (start, end) = locate(text, quote)
                 .ok_or_else(|| format!("{field}: quote {quote} is not in the text"))?;
             offsets.insert(field.into(), json!([start, end]));
-            spans.push(TaggedSpan {
-                entity,
-                start,
-                end,
-                confidence: 1.0,
-            });
+            spans.push(LabelSpan { entity, start, end });
         }
-        let class = TextClass {
-            tier: [0.34, 0.33, 0.33],
-            not_a_loan: 0.0,
+        let gold = Sample {
+            id: String::new(),
+            text: text.to_owned(),
+            expected: Value::Null,
+            spans,
+            genre: None,
+            language: None,
+            convention: None,
         };
-        let read = assemble(text, &spans, class, Thresholds::default()).to_json(false);
+        let read = read_gold_spans(&gold).to_json(false);
         for (field, _) in EVIDENCE {
             if !expected[field].is_null() && normal(&read[field]) != normal(&expected[field]) {
                 return Err(format!(

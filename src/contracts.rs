@@ -349,15 +349,7 @@ uint32 termDays,uint8 riskTier,uint8 riskScore,uint32[8] evidence)";
             let read = assemble(text, &spans, class, Thresholds::default());
             let json = read.to_json(false);
             let decoded = terms_json(&LoanTerms::from(&read));
-            for field in [
-                "status",
-                "amount",
-                "currency",
-                "apr_percent",
-                "term_days",
-                "risk_tier",
-                "risk_score",
-            ] {
+            for field in crate::eval::FIELDS.into_iter().chain(["risk_score"]) {
                 let want = json.get(field).cloned().unwrap_or_default();
                 let got = decoded.get(field).cloned().unwrap_or_default();
                 assert_eq!(got, want, "{text}: {field}");

@@ -1,8 +1,8 @@
 //! The normalisers read every labelled span of the shared examples to the spec's value: given
 //! the right spans, extraction must produce exactly the expected amount, currency, rate and term.
 
-use loan_oracle::extract::{TaggedSpan, TextClass, Thresholds, assemble};
-use loan_oracle::train::data::{entity_spans, read_samples};
+use loan_oracle::eval::read_gold_spans;
+use loan_oracle::train::data::read_samples;
 
 #[test]
 fn gold_spans_normalise_to_the_expected_values() {
@@ -10,26 +10,13 @@ fn gold_spans_normalise_to_the_expected_values() {
         env!("CARGO_MANIFEST_DIR"),
         "/../shared/examples/loans.jsonl"
     );
-    let class = TextClass {
-        tier: [0.34, 0.33, 0.33],
-        not_a_loan: 0.0,
-    };
     let mut checked = 0;
     for example in read_samples(&[path]).expect("../shared/examples/loans.jsonl") {
         let expected = &example.expected;
         if expected["status"] == "not_a_loan" {
             continue;
         }
-        let spans: Vec<TaggedSpan> = entity_spans(&example)
-            .into_iter()
-            .map(|(entity, start, end)| TaggedSpan {
-                entity,
-                start,
-                end,
-                confidence: 1.0,
-            })
-            .collect();
-        let out = assemble(&example.text, &spans, class, Thresholds::default()).to_json(false);
+        let out = read_gold_spans(&example).to_json(false);
         for field in ["status", "amount", "currency", "apr_percent", "term_days"] {
             assert_eq!(
                 out[field], expected[field],

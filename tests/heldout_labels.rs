@@ -4,35 +4,25 @@
 
 use std::collections::BTreeSet;
 
-use loan_oracle::extract::{TaggedSpan, TextClass, Thresholds, assemble};
+use loan_oracle::eval::read_gold_spans;
 use loan_oracle::synth::Sample;
-use loan_oracle::train::data::{entity_spans, read_samples};
+use loan_oracle::train::data::read_samples;
 
 fn split(name: &str) -> Vec<Sample> {
-    let path = format!("{}/models/data/heldout/{name}.jsonl", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/models/data/heldout/{name}.jsonl",
+        env!("CARGO_MANIFEST_DIR")
+    );
     read_samples(&[&path]).unwrap_or_else(|e| panic!("{path}: {e:#}"))
 }
 
 #[test]
 fn every_label_is_what_its_evidence_reads_to() {
-    let class = TextClass {
-        tier: [0.34, 0.33, 0.33],
-        not_a_loan: 0.0,
-    };
     for sample in split("dev").into_iter().chain(split("test")) {
         if sample.expected["status"] == "not_a_loan" {
             continue;
         }
-        let spans: Vec<TaggedSpan> = entity_spans(&sample)
-            .into_iter()
-            .map(|(entity, start, end)| TaggedSpan {
-                entity,
-                start,
-                end,
-                confidence: 1.0,
-            })
-            .collect();
-        let read = assemble(&sample.text, &spans, class, Thresholds::default()).to_json(false);
+        let read = read_gold_spans(&sample).to_json(false);
         for field in ["amount", "currency", "apr_percent", "term_days"] {
             let label = &sample.expected[field];
             if !label.is_null() {
@@ -50,10 +40,16 @@ fn the_splits_are_disjoint_and_cover_the_brief() {
     let all: Vec<&Sample> = dev.iter().chain(&test).collect();
     assert!(all.len() >= 250, "{} texts", all.len());
     let distinct = |key: fn(&Sample) -> Option<&str>| {
-        all.iter().filter_map(|s| key(s)).collect::<BTreeSet<_>>().len()
+        all.iter()
+            .filter_map(|s| key(s))
+            .collect::<BTreeSet<_>>()
+            .len()
     };
     assert!(distinct(|s| s.genre.as_deref()) >= 25);
     assert!(distinct(|s| s.convention.as_deref()) >= 8);
-    let chinese = all.iter().filter(|s| s.language.as_deref() == Some("zh")).count();
+    let chinese = all
+        .iter()
+        .filter(|s| s.language.as_deref() == Some("zh"))
+        .count();
     assert!(chinese >= 20, "{chinese} Chinese texts");
 }
