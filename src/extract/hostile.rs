@@ -324,3 +324,23 @@ fn inputs_the_fuzzer_found() {
         &[0, 1, 2, 3, 4, 6, 9, 14, 30],
     );
 }
+
+/// The spec's `ok` needs amount, rate and term; a text that names no currency is still `ok`.
+#[test]
+fn ok_needs_amount_rate_and_term_not_a_currency() {
+    let text = "Lending you 175k at 12% for 6 months, ok?";
+    let out = read(
+        text,
+        &[
+            tagged(text, Entity::Amount, "175k"),
+            tagged(text, Entity::Rate, "12%"),
+            tagged(text, Entity::Term, "6 months"),
+        ],
+    );
+    assert_eq!(out.currency, None);
+    assert_eq!(out.status, Status::Ok);
+    assert_eq!(
+        LoanTerms::from(&out).currency,
+        alloy::primitives::FixedBytes::<8>::ZERO
+    );
+}

@@ -213,10 +213,8 @@ pub fn assemble(
     let tier = rubric_tier(&facts, out.amount, out.apr_percent);
     out.risk_tier = Some(tier);
     out.risk_score = Some(risk_score(tier, class));
-    let complete = out.amount.is_some()
-        && out.currency.is_some()
-        && out.apr_percent.is_some()
-        && out.term_days.is_some();
+    // The spec: `ok` when amount, rate and term were all found; the currency may be unwritten.
+    let complete = out.amount.is_some() && out.apr_percent.is_some() && out.term_days.is_some();
     out.status = if complete {
         Status::Ok
     } else {
