@@ -1,5 +1,10 @@
-//! Builds the held-out set (`models/data/heldout/{dev,test}.jsonl`) from what its writers and
-//! its blind labellers wrote, and reports every count.
+//! Builds the hand-written data sets from what their writers wrote, and reports every count.
+//!
+//! `build_data heldout` builds `models/data/heldout/{dev,test}.jsonl` from what its writers and
+//! its blind labellers wrote (below); `build_data train` builds `models/data/train/train.jsonl`
+//! from the training writers' texts (`raw/writer-*.jsonl`): each text whose evidence gives its
+//! labels, with every labelled span (the values and the risk facts) and its distractors (other
+//! amounts, rates and durations, with their roles).
 //!
 //! - `raw/writer-*.jsonl`: texts with their writer's labels and evidence quotes
 //!   (`[quote, occurrence]`);
@@ -13,7 +18,7 @@
 //! rest are dropped and counted. Kept texts are split by a hash of their id: `dev` for model
 //! selection and calibration, `test` only for reporting.
 //!
-//! Run: `scripts/build-heldout.sh`.
+//! Run: `scripts/build-heldout.sh`, `scripts/build-train.sh`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -33,7 +38,101 @@ const EVIDENCE: [(&str, Entity); 4] = [
 ];
 
 fn main() -> anyhow::Result<()> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/data/heldout");
+    let data = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/data");
+    match std::env::args().nth(1).as_deref() {
+        Some("heldout") => build_heldout(&data.join("heldout")),
+        Some("train") => build_train(&data.join("train")),
+        _ => anyhow::bail!("usage: build_data heldout|train"),
+    }
+}
+
+/// The risk facts a training writer quotes, and the entity each is tagged as.
+const FACTS: [(&str, Entity); 7] = [
+    ("collateral_value", Entity::CollateralValue),
+    ("collateral_ratio", Entity::CollateralRatio),
+    ("ltv", Entity::Ltv),
+    ("credit_score", Entity::CreditScore),
+    ("adverse", Entity::Adverse),
+    ("secured", Entity::Secured),
+    ("unsecured", Entity::Unsecured),
+];
+
+fn build_train(root: &Path) -> anyhow::Result<()> {
+    let written = read_dir_jsonl(&root.join("raw"), "writer-")?;
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut dropped = Vec::new();
+    let mut kept = Vec::new();
+    for sample in &written {
+        *counts.entry("written").or_default() += 1;
+        let text = sample["text"].as_str().unwrap_or_default();
+        let mut out = match heldout_sample(sample, text, &sample["expected"], &sample["evidence"]) {
+            Ok(out) => out,
+            Err(why) => {
+                *counts
+                    .entry("dropped: evidence does not give the label")
+                    .or_default() += 1;
+                dropped.push(json!({"id": sample["id"], "why": why}));
+                continue;
+            }
+        };
+        let mut spans = Vec::new();
+        for (field, entity) in EVIDENCE {
+            if let Some([start, end]) = out["expected"]["evidence"][field]
+                .as_array()
+                .and_then(|a| Some([a.first()?.as_u64()?, a.get(1)?.as_u64()?]))
+            {
+                spans.push(json!({"entity": entity, "start": start, "end": end}));
+            }
+        }
+        for (fact, entity) in FACTS {
+            let quote = &sample["facts"][fact];
+            if quote.is_null() {
+                continue;
+            }
+            match locate(text, quote) {
+                Some((start, end)) => {
+                    spans.push(json!({"entity": entity, "start": start, "end": end}))
+                }
+                None => {
+                    *counts
+                        .entry("facts: quote not found (fact left out)")
+                        .or_default() += 1
+                }
+            }
+        }
+        let mut distractors = Vec::new();
+        for d in sample["distractors"].as_array().into_iter().flatten() {
+            let role = d.get(2).and_then(Value::as_str).unwrap_or("other_amount");
+            match locate(text, &json!([d.get(0), d.get(1)])) {
+                Some((start, end)) => {
+                    distractors.push(json!({"start": start, "end": end, "role": role}))
+                }
+                None => {
+                    *counts
+                        .entry("distractors: quote not found (left out)")
+                        .or_default() += 1
+                }
+            }
+        }
+        *counts.entry("kept").or_default() += 1;
+        out["spans"] = Value::Array(spans);
+        out["distractors"] = Value::Array(distractors);
+        kept.push(out);
+    }
+    write_jsonl(&root.join("train.jsonl"), &kept)?;
+    let report = json!({ "counts": counts, "per_source": tally(&kept), "dropped": dropped });
+    std::fs::write(
+        root.join("build-report.json"),
+        serde_json::to_string_pretty(&report)? + "\n",
+    )?;
+    println!("training corpus built in {}:", root.display());
+    for (what, n) in &counts {
+        println!("  {what:<42} {n}");
+    }
+    Ok(())
+}
+
+fn build_heldout(root: &Path) -> anyhow::Result<()> {
     let written = read_dir_jsonl(&root.join("raw"), "writer-")?;
     let labelled: BTreeMap<String, Value> = read_dir_jsonl(&root.join("labels"), "labeller-")?
         .into_iter()
