@@ -105,6 +105,9 @@ const NAMES: &[(&str, &str)] = &[
     ("kr", "SEK"),
     ("kroner", "NOK"),
     ("canadian dollar", "CAD"),
+    ("dollars canadiens", "CAD"),
+    ("cdn", "CAD"),
+    ("zł", "PLN"),
     ("a$", "AUD"),
     ("australian dollar", "AUD"),
     ("₩", "KRW"),
@@ -269,6 +272,9 @@ mod tests {
         assert!(parse_currency("the", "the").is_none());
         assert_eq!(code("Rs."), "INR");
         assert_eq!(code("R$"), "BRL");
+        assert_eq!(code("CDN"), "CAD");
+        assert_eq!(code("dollars canadiens"), "CAD");
+        assert_eq!(code("zł"), "PLN");
         assert_eq!(code("kr"), "SEK");
         assert_eq!(
             parse_currency("kr", "Lån i Norge: 250 000 kr")

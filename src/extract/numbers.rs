@@ -264,7 +264,7 @@ fn scale_suffix(rest: &str) -> Option<(Decimal, usize)> {
         "b" | "B" | "bn" | "Bn" | "BN" if tight => 1_000_000_000,
         _ => match word.to_ascii_lowercase().as_str() {
             "thousand" | "grand" => 1_000,
-            "million" | "millions" | "mio" => 1_000_000,
+            "million" | "millions" | "mio" | "mill" => 1_000_000,
             "billion" | "billions" | "bn" => 1_000_000_000,
             "lakh" | "lakhs" => 100_000,
             "crore" | "crores" => 10_000_000,
@@ -421,6 +421,19 @@ pub fn read_words(text: &str) -> Result<Option<Decimal>, OutOfRange> {
             if next == "a" || fraction_word(after).is_some() && unit_word(next).is_some() {
                 pending_numerator = Some(1);
             }
+        } else if *word == "point" && seen_number {
+            // `five point nine nine`: the digit words after `point` are the decimals.
+            let decimals: Vec<u64> = words
+                .get(i.saturating_add(1)..)
+                .unwrap_or_default()
+                .iter()
+                .map_while(|w| unit_word(w).filter(|d| *d < 10))
+                .collect();
+            let digits: String = decimals.iter().map(|d| d.to_string()).collect();
+            if let Ok(fraction) = format!("0.{digits}").parse::<Decimal>() {
+                total = total.checked_add(fraction).ok_or_else(too_large)?;
+            }
+            break;
         } else if *word == "a" && pending_numerator.is_some() {
             pending_numerator = Some(1);
         } else if let Some(den) = fraction_word(word) {
@@ -539,6 +552,8 @@ mod tests {
         assert_eq!(us("thirty-six months"), d("36"));
         assert_eq!(us("two weeks"), d("2"));
         assert_eq!(us("three-quarters of a percent"), d("0.75"));
+        assert_eq!(us("five point nine nine per cent"), d("5.99"));
+        assert_eq!(us("85 mill."), d("85000000"));
         assert!(parse_number("no numbers here", NumberStyle::default()).is_none());
     }
 

@@ -86,6 +86,11 @@ pub fn read_rate(
                 None => return Ok(None),
             },
         }
+    } else if ["spread", "margin"].iter().any(|w| lower.contains(w))
+        && let Some(rate) = floating_rate(&lower, style)?
+    {
+        // `presently 9.25% p.a., plus spread of 0.75% p.a.`: a named margin over a stated base.
+        rate
     } else if let Some(bps) = basis_points(&lower, style)? {
         bps
     } else {
@@ -176,7 +181,8 @@ fn basis_points(lower: &str, style: NumberStyle) -> Result<Option<Decimal>, OutO
     let Some((value, range)) = read_digits(lower, style)? else {
         return Ok(None);
     };
-    let after = slice::from(lower, range.end).trim_start();
+    // `six hundred fifty (650) basis points`: the unit may follow a closing bracket.
+    let after = slice::from(lower, range.end).trim_start_matches([' ', ')']);
     let is_bps = BPS_WORDS.iter().any(|u| {
         after.starts_with(u) && !slice::from(after, u.len()).starts_with(char::is_alphabetic)
     }) || after.starts_with("basis point");
@@ -385,6 +391,7 @@ fn period_factor(lower: &str) -> Option<Decimal> {
                 "a.m.",
                 "mensais",
                 "% pm",
+                "pcm",
                 "%pm",
                 "月利率",
                 "月息",
@@ -551,6 +558,15 @@ mod tests {
         assert_eq!(rate("0.95% pm").as_deref(), Some("11.4"));
         assert_eq!(rate("1.5% per quarter").as_deref(), Some("6"));
         assert_eq!(rate("0,75 % per månad").as_deref(), Some("9"));
+        assert_eq!(rate("0.95% pcm").as_deref(), Some("11.4"));
+        assert_eq!(
+            rate("six hundred fifty (650) basis points per annum").as_deref(),
+            Some("6.5")
+        );
+        assert_eq!(
+            rate("presently 9.25% p.a., plus spread of 0.75% p.a.").as_deref(),
+            Some("10")
+        );
         assert_eq!(rate("1,5% per kwartaal").as_deref(), Some("6"));
         assert_eq!(rate("zinslos").as_deref(), Some("0"));
         assert_eq!(rate("1,2% ao mês").as_deref(), Some("14.4"));
