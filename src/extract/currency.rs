@@ -106,6 +106,8 @@ const NAMES: &[(&str, &str)] = &[
     ("kroner", "NOK"),
     ("canadian dollar", "CAD"),
     ("dollars canadiens", "CAD"),
+    ("canadian", "CAD"),
+    ("quid", "GBP"),
     ("cdn", "CAD"),
     ("zł", "PLN"),
     ("a$", "AUD"),
@@ -218,9 +220,18 @@ fn name_in(span: &str, text: &str) -> Option<String> {
         }
         // `kr` is the Swedish, Norwegian or Danish crown: the text says which.
         "SEK" | "NOK"
-            if ["dkk", "danish", "denmark", "danmark", "dansk"]
-                .iter()
-                .any(|w| whole.contains(w)) =>
+            if [
+                "dkk",
+                "danish",
+                "denmark",
+                "danmark",
+                "dansk",
+                "danske",
+                "københavn",
+                "copenhagen",
+            ]
+            .iter()
+            .any(|w| whole.contains(w)) =>
         {
             "DKK"
         }

@@ -57,12 +57,74 @@ pub fn parse_number(text: &str, style: NumberStyle) -> Option<Decimal> {
     read_number(text, style).ok().flatten()
 }
 
-/// The first number in `text`, or why the number written there cannot be held.
+/// The first number in `text`, or why the number written there cannot be held: digits (full
+/// width too, `８８，０００．００`), else English number words, else Chinese numerals
+/// (`叁佰陆拾万`, `壹万贰仟`).
 pub fn read_number(text: &str, style: NumberStyle) -> Result<Option<Decimal>, OutOfRange> {
-    match read_digits(text, style)? {
-        Some((value, _)) => Ok(Some(value)),
-        None => read_words(text),
+    let ascii;
+    let text = if text.chars().any(is_full_width) {
+        ascii = to_half_width(text);
+        ascii.as_str()
+    } else {
+        text
+    };
+    if let Some((value, _)) = read_digits(text, style)? {
+        return Ok(Some(value));
     }
+    if let Some(value) = read_words(text)? {
+        return Ok(Some(value));
+    }
+    Ok(chinese_number(text))
+}
+
+fn is_full_width(c: char) -> bool {
+    ('\u{ff01}'..='\u{ff5e}').contains(&c)
+}
+
+/// Full-width ASCII (`８８，０００．００`, `％`) as plain ASCII.
+fn to_half_width(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if is_full_width(c) {
+                char::from_u32(u32::from(c) - 0xfee0).unwrap_or(c)
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// The first number written in Chinese numerals, with 万 and 亿 sections (`伍佰万`, `壹拾伍亿`,
+/// `壹万贰仟`); `None` without one.
+pub fn chinese_number(text: &str) -> Option<Decimal> {
+    const NUMERALS: &str = "零〇一二两三四五六七八九十百千壹贰叁肆伍陆柒捌玖拾佰仟万萬亿億";
+    let start = text.find(|c: char| NUMERALS.contains(c) && !"万萬亿億".contains(c))?;
+    let run: String = slice::from(text, start)
+        .chars()
+        .take_while(|c| NUMERALS.contains(*c))
+        .collect();
+    let mut total = Decimal::ZERO;
+    let mut section = String::new();
+    for c in run.chars() {
+        let scale = match c {
+            '亿' | '億' => Some(100_000_000i64),
+            '万' | '萬' => Some(10_000),
+            _ => None,
+        };
+        match scale {
+            Some(scale) => {
+                let value = trailing_chinese_numeral(&section).unwrap_or(1);
+                total =
+                    total.checked_add(Decimal::from(value).checked_mul(Decimal::from(scale))?)?;
+                section.clear();
+            }
+            None => section.push(c),
+        }
+    }
+    if let Some(rest) = trailing_chinese_numeral(&section) {
+        total = total.checked_add(Decimal::from(rest))?;
+    }
+    (!run.is_empty()).then_some(total)
 }
 
 /// [`read_digits`], with a number too large to hold read as none.
@@ -264,7 +326,10 @@ fn scale_suffix(rest: &str) -> Option<(Decimal, usize)> {
         "b" | "B" | "bn" | "Bn" | "BN" if tight => 1_000_000_000,
         _ => match word.to_ascii_lowercase().as_str() {
             "thousand" | "grand" => 1_000,
-            "million" | "millions" | "mio" | "mill" => 1_000_000,
+            "million" | "millions" | "mio" | "mill" | "miljon" | "miljoner" | "miljoen"
+            | "miljoenen" | "millones" | "millón" | "millon" | "milioni" | "milione"
+            | "millionen" | "mln" => 1_000_000,
+            "miljard" | "miljarder" | "mrd" | "milliard" | "milliarden" => 1_000_000_000,
             "billion" | "billions" | "bn" => 1_000_000_000,
             "lakh" | "lakhs" => 100_000,
             "crore" | "crores" => 10_000_000,
@@ -554,6 +619,15 @@ mod tests {
         assert_eq!(us("three-quarters of a percent"), d("0.75"));
         assert_eq!(us("five point nine nine per cent"), d("5.99"));
         assert_eq!(us("85 mill."), d("85000000"));
+        assert_eq!(eu("6,2 miljoner"), d("6200000"));
+        assert_eq!(eu("1,5 millones"), d("1500000"));
+        assert_eq!(us("叁佰陆拾万"), d("3600000"));
+        assert_eq!(us("壹万贰仟"), d("12000"));
+        assert_eq!(us("壹拾伍亿"), d("1500000000"));
+        assert_eq!(us("拾伍万"), d("150000"));
+        assert_eq!(us("伍万"), d("50000"));
+        assert_eq!(us("８８，０００．００"), d("88000"));
+        assert_eq!(us("４５万"), d("450000"));
         assert!(parse_number("no numbers here", NumberStyle::default()).is_none());
     }
 

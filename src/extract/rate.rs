@@ -146,6 +146,9 @@ fn is_interest_free(lower: &str) -> bool {
         "不收取利息",
         "不收利息",
         "零利息",
+        "不要利息",
+        "not charging any interest",
+        "no interest will be charged",
     ]
     .iter()
     .any(|p| lower.contains(p))

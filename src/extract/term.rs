@@ -32,7 +32,8 @@ static UNIT: LazyLock<Regex> = LazyLock::new(|| {
         r"(?i)\b(days?|weeks?|months?|quarters?|years?|yrs?",
         r"|jahre?n?|monate?n?|tage?n?|wochen?|jaar|maand(?:en)?|dagen|weken",
         r"|år|månad(?:er)?|dagar|veckor|vecka|ans|années?|mois|jours?|semaines?",
-        r"|años?|meses|mes|días?|semanas?|ann[oi]|mes[ei]|giorn[oi]|settiman[ae])\b",
+        r"|años?|meses|mes|días?|semanas?|ann[oi]|mes[ei]|giorn[oi]|settiman[ae]",
+        r"|miesięcy|miesiące|miesiąc|lat|lata|rok|dni|mos)\b",
         r"|个季度|季度|个月|星期|周|天|年|月|日"
     ))
     .expect("valid regex")
@@ -49,7 +50,7 @@ static CJK_DATE: LazyLock<Regex> = LazyLock::new(|| {
 static ISO_DATE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\b(\d{4})-(\d{2})-(\d{2})\b").expect("valid regex"));
 static NUMERIC_DATE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\b(\d{1,2})[./](\d{1,2})[./](\d{4})\b").expect("valid regex"));
+    LazyLock::new(|| Regex::new(r"\b(\d{1,2})[./-](\d{1,2})[./-](\d{4})\b").expect("valid regex"));
 static DAY_MONTH_YEAR: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(\d{1,2})(?:st|nd|rd|th)?(?:\s+of)?\s+([a-z]{3,9})\.?,?\s+(\d{4})\b")
         .expect("valid regex")
@@ -129,7 +130,8 @@ fn unit_days(unit: &str) -> u32 {
     let lower = unit.to_lowercase();
     let stem = lower.trim_end_matches('s');
     let starts = |prefixes: &[&str]| prefixes.iter().any(|p| stem.starts_with(p));
-    if starts(&["day", "tag", "dag", "jour", "día", "dia", "giorn"]) || matches!(stem, "天" | "日")
+    if starts(&["day", "tag", "dag", "jour", "día", "dia", "giorn", "dni"])
+        || matches!(stem, "天" | "日")
     {
         1
     } else if starts(&[
@@ -139,8 +141,9 @@ fn unit_days(unit: &str) -> u32 {
         7
     } else if stem == "fortnightly" {
         14
-    } else if starts(&["month", "monat", "maand", "månad", "moi", "mes"])
-        || matches!(stem, "个月" | "月")
+    } else if starts(&[
+        "month", "monat", "maand", "månad", "moi", "mes", "miesi", "mo",
+    ]) || matches!(stem, "个月" | "月")
     {
         30
     } else if starts(&["quarter"]) || matches!(stem, "季度" | "个季度") {
@@ -283,6 +286,14 @@ mod tests {
         assert_eq!(days("84 mois"), Some(2520));
         assert_eq!(days("24 meses"), Some(720));
         assert_eq!(days("36 mesi"), Some(1080));
+        assert_eq!(days("84 miesięcy"), Some(2520));
+        assert_eq!(days("30 lat (360 miesięcy)"), Some(10950));
+        assert_eq!(days("30 dni"), Some(30));
+        assert_eq!(days("72 mos"), Some(2160));
+        assert_eq!(
+            days("15-03-2025\n3. Final maturity date: 14-03-2030"),
+            Some(1825)
+        );
     }
 
     #[test]
