@@ -121,15 +121,7 @@ fn build_train(root: &Path) -> anyhow::Result<()> {
     }
     write_jsonl(&root.join("train.jsonl"), &kept)?;
     let report = json!({ "counts": counts, "per_source": tally(&kept), "dropped": dropped });
-    std::fs::write(
-        root.join("build-report.json"),
-        serde_json::to_string_pretty(&report)? + "\n",
-    )?;
-    println!("training corpus built in {}:", root.display());
-    for (what, n) in &counts {
-        println!("  {what:<42} {n}");
-    }
-    Ok(())
+    report_counts(root, "training corpus", &report, &counts)
 }
 
 fn build_heldout(root: &Path) -> anyhow::Result<()> {
@@ -199,14 +191,7 @@ fn build_heldout(root: &Path) -> anyhow::Result<()> {
         "per_split": {"dev": tally(&dev), "test": tally(&test)},
         "dropped": dropped,
     });
-    std::fs::write(
-        root.join("build-report.json"),
-        serde_json::to_string_pretty(&report)? + "\n",
-    )?;
-    println!("held-out set built in {}:", root.display());
-    for (what, n) in &counts {
-        println!("  {what:<42} {n}");
-    }
+    report_counts(root, "held-out set", &report, &counts)?;
     println!(
         "  kept {} = dev {} + test {}",
         dev.len() + test.len(),
@@ -214,6 +199,24 @@ fn build_heldout(root: &Path) -> anyhow::Result<()> {
         test.len()
     );
     println!("  (ids and reasons of dropped texts in build-report.json)");
+    Ok(())
+}
+
+/// Writes `build-report.json` and prints the counts.
+fn report_counts(
+    root: &Path,
+    what: &str,
+    report: &Value,
+    counts: &BTreeMap<&str, usize>,
+) -> anyhow::Result<()> {
+    std::fs::write(
+        root.join("build-report.json"),
+        serde_json::to_string_pretty(report)? + "\n",
+    )?;
+    println!("{what} built in {}:", root.display());
+    for (what, n) in counts {
+        println!("  {what:<42} {n}");
+    }
     Ok(())
 }
 

@@ -361,7 +361,7 @@ fn ascii_word(text: &str) -> &str {
     let len = text
         .find(|c: char| !c.is_ascii_alphabetic())
         .unwrap_or(text.len());
-    slice::prefix(text, len)
+    slice::before(text, len)
 }
 
 /// The ASCII letters at the end of `text`.

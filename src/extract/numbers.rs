@@ -47,7 +47,7 @@ impl OutOfRange {
     pub fn too_large(written: &str) -> Self {
         Self(format!(
             "{:?} is too large to read",
-            slice::prefix(written, 60)
+            slice::before(written, 60)
         ))
     }
 }
@@ -173,7 +173,7 @@ pub fn read_digits(
         // `1/2` alone: value was the numerator.
         let den_len = slash.bytes().take_while(u8::is_ascii_digit).count();
         if den_len > 0 {
-            let Ok(den) = slice::prefix(slash, den_len).parse::<Decimal>() else {
+            let Ok(den) = slice::before(slash, den_len).parse::<Decimal>() else {
                 return Err(too_large());
             };
             if !den.is_zero() {
@@ -291,8 +291,8 @@ fn trailing_fraction(rest: &str) -> Option<(Decimal, usize)> {
     if num_len == 0 || den_len == 0 {
         return None;
     }
-    let num: Decimal = slice::prefix(trimmed, num_len).parse().ok()?;
-    let den: Decimal = slice::prefix(after_num, den_len).parse().ok()?;
+    let num: Decimal = slice::before(trimmed, num_len).parse().ok()?;
+    let den: Decimal = slice::before(after_num, den_len).parse().ok()?;
     if den.is_zero() || num >= den {
         return None;
     }
@@ -318,7 +318,7 @@ fn scale_suffix(rest: &str) -> Option<(Decimal, usize)> {
     let word_len = trimmed
         .find(|c: char| !c.is_ascii_alphabetic())
         .unwrap_or(trimmed.len());
-    let word = slice::prefix(trimmed, word_len);
+    let word = slice::before(trimmed, word_len);
     let tight = gap == 0;
     let scale: i64 = match word {
         "k" | "K" if tight => 1_000,

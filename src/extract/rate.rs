@@ -3,7 +3,7 @@
 use rust_decimal::Decimal;
 
 use super::numbers::{
-    NumberStyle, OutOfRange, parse_digits, read_digits, read_number, trailing_chinese_numeral,
+    NumberStyle, OutOfRange, chinese_number, parse_digits, read_digits, read_number,
 };
 use super::slice;
 
@@ -118,7 +118,7 @@ fn sentence(context: &str) -> String {
         .filter_map(|e| lower.find(e))
         .min()
         .unwrap_or(lower.len());
-    slice::prefix(&lower, end.min(120)).to_owned()
+    slice::before(&lower, end.min(120)).to_owned()
 }
 
 fn is_interest_free(lower: &str) -> bool {
@@ -164,15 +164,7 @@ fn chinese_fraction(lower: &str) -> Option<Decimal> {
         let rest = slice::from(lower, at + mark.len());
         let count = match parse_digits(rest, NumberStyle::default()) {
             Some((value, range)) if range.start == 0 => value,
-            _ => {
-                let numeral: String = rest
-                    .chars()
-                    .take_while(|c| {
-                        "零〇一二两三四五六七八九十百千壹贰叁肆伍陆柒捌玖拾佰仟".contains(*c)
-                    })
-                    .collect();
-                Decimal::from(trailing_chinese_numeral(&numeral)?)
-            }
+            _ => chinese_number(rest)?,
         };
         return count.checked_div(Decimal::from(per_percent));
     }
@@ -473,7 +465,7 @@ fn period_context(context: &str) -> String {
         .find([',', ';', '.', '(', '\n'])
         .unwrap_or(lower.len());
     // At most 40 bytes, cut on a character boundary (`除` is three bytes).
-    let clause = slice::prefix(&lower, clause_end.min(40));
+    let clause = slice::before(&lower, clause_end.min(40));
     let schedule = [
         "payable",
         "paid",
@@ -488,7 +480,7 @@ fn period_context(context: &str) -> String {
         .filter_map(|w| clause.find(w))
         .min()
         .unwrap_or(clause.len());
-    slice::prefix(clause, cut).to_owned()
+    slice::before(clause, cut).to_owned()
 }
 
 #[cfg(test)]

@@ -37,14 +37,9 @@ pub fn from(text: &str, start: usize) -> &str {
 }
 
 /// The text before byte `end` (moved back to its character, so the character it falls in is
-/// not part of what comes before).
+/// not part of what comes before): also the longest prefix of at most `end` bytes.
 pub fn before(text: &str, end: usize) -> &str {
     text.get(..floor(text, end)).unwrap_or_default()
-}
-
-/// The longest prefix of at most `max_bytes` bytes that ends on a character boundary.
-pub fn prefix(text: &str, max_bytes: usize) -> &str {
-    before(text, max_bytes)
 }
 
 /// The byte at `i`, if there is one (ASCII checks look at bytes; a multi-byte character's bytes
@@ -78,8 +73,8 @@ mod tests {
         assert_eq!(from(TEXT, 7), "\u{3000}5万元");
         assert_eq!(from(TEXT, 99), "");
         assert_eq!(before(TEXT, 99), TEXT);
-        assert_eq!(prefix(TEXT, 5), "借");
-        assert_eq!(prefix("除以", 4), "除");
+        assert_eq!(before(TEXT, 5), "借");
+        assert_eq!(before("除以", 4), "除");
         assert_eq!(byte(TEXT, 9), Some(b'5'));
         assert_eq!(byte(TEXT, 16), None);
     }
@@ -91,7 +86,7 @@ mod tests {
             for b in 0..=text.len() + 2 {
                 let s = span(text, a, b);
                 assert!(text.contains(s));
-                let _ = (from(text, a), before(text, b), prefix(text, a));
+                let _ = (from(text, a), before(text, b));
             }
         }
     }

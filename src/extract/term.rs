@@ -84,7 +84,7 @@ fn tenor_days(span: &str, style: NumberStyle) -> Result<Option<u32>, OutOfRange>
     let unfit = || {
         OutOfRange(format!(
             "{:?} is more days than termDays (uint32) holds",
-            slice::prefix(span, 60)
+            slice::before(span, 60)
         ))
     };
     let units: Vec<(usize, usize, u32)> = UNIT

@@ -163,15 +163,15 @@ impl WorkerHealth {
         if let Some(why) = self.down.lock().ok().and_then(|d| d.clone()) {
             return Some(format!("extraction worker down: {why}"));
         }
-        let busy_ms = self.busy_ms();
-        let max_ms = self.max_read_ms.load(Ordering::Relaxed);
-        (max_ms > 0 && busy_ms > max_ms).then(|| {
-            format!(
-                "extraction worker stuck: one batch has run {} s (limit {} s)",
-                busy_ms / 1000,
-                max_ms / 1000
-            )
+        self.stuck().map(|(secs, limit)| {
+            format!("extraction worker stuck: one batch has run {secs} s (limit {limit} s)")
         })
+    }
+
+    /// How long, in seconds, the batch in hand has run and its limit, once it is past it.
+    fn stuck(&self) -> Option<(u64, u64)> {
+        let (busy_ms, limit_ms) = (self.busy_ms(), self.max_read_ms.load(Ordering::Relaxed));
+        (limit_ms > 0 && busy_ms > limit_ms).then_some((busy_ms / 1000, limit_ms / 1000))
     }
 
     /// How long the batch in hand has run, in milliseconds (0 when idle).
@@ -291,13 +291,8 @@ impl Worker {
     /// is an error the node cannot recover from by itself.
     pub fn supervise(&mut self) -> Result<Supervision, WorkerError> {
         self.check_fatal()?;
-        let limit_ms = self.metrics.health.max_read_ms.load(Ordering::Relaxed);
-        let busy_ms = self.metrics.health.busy_ms();
-        if limit_ms > 0 && busy_ms > limit_ms {
-            return Err(WorkerError::Stuck {
-                secs: busy_ms / 1000,
-                limit: limit_ms / 1000,
-            });
+        if let Some((secs, limit)) = self.metrics.health.stuck() {
+            return Err(WorkerError::Stuck { secs, limit });
         }
         if let Some(at) = self.restart_at {
             if Instant::now() < at {
@@ -371,8 +366,7 @@ impl Worker {
     /// stuck past its time limit is left behind (it cannot be stopped; the process is exiting).
     pub fn stop(&mut self) {
         self.jobs.take();
-        let limit_ms = self.metrics.health.max_read_ms.load(Ordering::Relaxed);
-        if limit_ms > 0 && self.metrics.health.busy_ms() > limit_ms {
+        if self.metrics.health.stuck().is_some() {
             tracing::error!("leaving the stuck extraction thread behind");
             self.thread.take();
             return;
