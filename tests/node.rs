@@ -898,11 +898,10 @@ async fn hostile_texts_are_attested_and_the_loans_behind_them_are_read() {
     assert!(node.terminate().success());
 }
 
-/// Records the confirmed requests into the node's store, as the watcher does, without a node.
-async fn watch_into_store(chain: &Chain, data_dir: &Path, expected: usize) {
+/// Records the confirmed requests into `store`, as the watcher does, without a node.
+async fn watch_into_store(chain: &Chain, store: &loan_oracle::store::Store, expected: usize) {
     use loan_oracle::chain::read_provider;
     use loan_oracle::chain::watcher::{WatchSettings, Watcher};
-    let store = loan_oracle::store::Store::open(data_dir).unwrap();
     let watcher = Watcher::new(
         read_provider(&chain.anvil.endpoint()).unwrap(),
         store.clone(),
@@ -935,12 +934,14 @@ async fn a_text_whose_reading_died_twice_is_set_aside_and_the_rest_flow_on() {
         ids.push(chain.apply(text).await);
     }
     let data_dir = chain.dir.path().join("data");
-    watch_into_store(&chain, &data_dir, ids.len()).await;
     {
         let store = loan_oracle::store::Store::open(&data_dir).unwrap();
+        watch_into_store(&chain, &store, ids.len()).await;
         store.begin_reading(&ids).unwrap(); // a batch of all three died
         store.begin_reading(&ids[..1]).unwrap(); // the first, read alone, died again
     }
+    // sled's flusher lets go of the store's file lock on its next tick after the last handle.
+    tokio::time::sleep(Duration::from_secs(1)).await;
 
     let mut node = Node::start_ready(&config, http).await;
     node.wait_fulfilled(&ids[1..], Duration::from_secs(120))
