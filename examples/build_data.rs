@@ -279,6 +279,7 @@ fn heldout_sample(
             genre: None,
             language: None,
             convention: None,
+            distractors: Vec::new(),
         };
         let read = read_gold_spans(&gold).to_json(false);
         for (field, _) in EVIDENCE {

@@ -3,7 +3,9 @@
 //! Two runs, each printing how many inputs it read and whether anything failed:
 //! 1. after the model: generated and mutated texts with arbitrary tagged spans, confidences,
 //!    token offsets and tag probabilities, through decoding (`decode_spans`), the normalisers and
-//!    rubric (`assemble`), the JSON and the ABI encoding of `LoanTerms`;
+//!    rubric (`assemble`), and the candidates the readers propose (`propose`) with arbitrary role
+//!    probabilities and stray candidates at any offsets with any value (`assemble_roles`), then
+//!    the JSON and the ABI encoding of `LoanTerms`;
 //! 2. the whole read path: the same kind of texts (and arbitrary bytes) through `check_text`, the
 //!    real tokenizer and the shipped model (`Extractor::extract`), windows and all.
 //!
@@ -23,7 +25,10 @@ use alloy::sol_types::SolValue;
 use candle_core::Device;
 use indicatif::{ProgressBar, ProgressStyle};
 use loan_oracle::contracts::LoanTerms;
-use loan_oracle::extract::{Entity, TaggedSpan, TextClass, Thresholds, assemble};
+use loan_oracle::extract::candidates::{Candidate, CandidateValue, Kind, propose};
+use loan_oracle::extract::{
+    Entity, ScoredCandidate, TaggedSpan, TextClass, Thresholds, assemble, assemble_roles,
+};
 use loan_oracle::model::labels::NUM_TAGS;
 use loan_oracle::model::windows::decode_spans;
 use loan_oracle::model::{Extractor, check_text};
@@ -102,6 +107,11 @@ struct PostInput {
     spans: Vec<(usize, u32, u32, f32)>,
     class: ([f32; 3], f32),
     tokens: Vec<((u32, u32), Vec<f32>)>,
+    /// Role probabilities for the proposed candidates (cycled), and extra candidates at any
+    /// offsets: (kind, start, length, value kind, margin threshold).
+    roles: Vec<Vec<f32>>,
+    stray: Vec<(usize, u32, u32, u8)>,
+    margin: f32,
 }
 
 fn run_post_model(args: &Args, fragments: &[String]) -> Result<u64, String> {
@@ -119,13 +129,21 @@ fn run_post_model(args: &Args, fragments: &[String]) -> Result<u64, String> {
             ),
             0..96,
         ),
+        prop::collection::vec(prop::collection::vec(probability(), 0..8), 1..12),
+        prop::collection::vec((0..3usize, any::<u32>(), 0u32..64, any::<u8>()), 0..6),
+        probability(),
     )
-        .prop_map(|(text, spans, class, tokens)| PostInput {
-            text,
-            spans,
-            class,
-            tokens,
-        });
+        .prop_map(
+            |(text, spans, class, tokens, roles, stray, margin)| PostInput {
+                text,
+                spans,
+                class,
+                tokens,
+                roles,
+                stray,
+                margin,
+            },
+        );
     let read = AtomicU64::new(0);
     let bar = progress(u64::from(args.post_model), "after the model");
     let mut runner = runner(args.post_model, args.seed);
@@ -176,10 +194,55 @@ fn read_post_model(input: &PostInput) {
     let thresholds = Thresholds::default();
     // The model's output as the decoder would have it, and spans straight from a "tagger".
     let decoded = decode_spans(text, &offsets, &probs);
+    // Candidates as the readers propose them, with any role probabilities, and strays at any
+    // offsets with any value, for the role path.
+    let mut candidates: Vec<ScoredCandidate> = propose(text)
+        .into_iter()
+        .zip(input.roles.iter().cycle())
+        .map(|(candidate, roles)| ScoredCandidate {
+            candidate,
+            roles: roles.clone(),
+        })
+        .collect();
+    for &(kind, start, len, value) in &input.stray {
+        let start = start as usize % modulus;
+        let value = match value % 4 {
+            0 => CandidateValue::Number(
+                rust_decimal::Decimal::from(value) * rust_decimal::Decimal::MAX
+                    / rust_decimal::Decimal::from(255),
+            ),
+            1 => CandidateValue::Days(u32::from(value) * 16_843_009),
+            2 => CandidateValue::Unreadable,
+            _ => CandidateValue::Unfit("fuzz".into()),
+        };
+        candidates.push(ScoredCandidate {
+            candidate: Candidate {
+                kind: Kind::ALL[kind],
+                start,
+                end: if len == 63 {
+                    start / 2
+                } else {
+                    start + len as usize
+                },
+                value,
+                currency: (len % 2 == 0).then_some((start + 1, start / 3)),
+            },
+            roles: input.roles[0].clone(),
+        });
+    }
+    let margins = Thresholds {
+        span: input.margin,
+        ..Thresholds::open()
+    };
     for spans in [decoded, spans] {
-        let out = assemble(text, &spans, class, thresholds);
+        let out = assemble(text, &spans, class, thresholds.clone());
         let _ = out.to_json(true).to_string();
         let _ = LoanTerms::from(&out).abi_encode();
+        for t in [&thresholds, &margins] {
+            let out = assemble_roles(text, &spans, &candidates, class, t);
+            let _ = out.to_json(true).to_string();
+            let _ = LoanTerms::from(&out).abi_encode();
+        }
     }
 }
 

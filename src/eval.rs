@@ -172,14 +172,11 @@ pub fn score_values(
     batch: usize,
 ) -> anyhow::Result<Scored> {
     let mut scored = Scored::new();
-    let open = Thresholds {
-        span: 0.0,
-        not_a_loan: 0.5,
-    };
+    let open = Thresholds::open();
     for chunk in samples.chunks(batch.max(1)) {
         let texts: Vec<&str> = chunk.iter().map(|s| s.text.as_str()).collect();
         for (sample, reading) in chunk.iter().zip(extractor.read(&texts)?) {
-            let out = assemble(&sample.text, &reading.spans, reading.class, open);
+            let out = extractor.assemble(&sample.text, &reading, &open);
             scored.extend(score(&sample.expected, &out).1);
         }
     }
@@ -213,49 +210,75 @@ pub fn score(expected: &serde_json::Value, out: &Extraction) -> (SampleScore, Sc
     .into_iter()
     .filter_map(|(field, name)| {
         let confidence = out.confidence.get(&field)?;
-        Some((*confidence, value(&got, name) == value(expected, name)))
+        Some((
+            field,
+            *confidence,
+            value(&got, name) == value(expected, name),
+        ))
     })
     .collect();
     (score, values)
 }
 
-/// Values read from labelled texts: each one's confidence and whether it was right.
-pub type Scored = Vec<(f32, bool)>;
+/// Values read from labelled texts: each one's field, confidence and whether it was right.
+pub type Scored = Vec<(Field, f32, bool)>;
 
 /// The share of values right that calibration asks for at the chosen threshold.
-pub const CALIBRATION_TARGET: f32 = 0.98;
+pub const CALIBRATION_TARGET: f32 = 0.995;
 
-/// The least span confidence (from 0.30 in steps of 0.05) at which at least `target` of the
-/// values read are right; where none gets there, the one with the best precision. Values below
-/// it are withheld: better a null than a confident wrong value.
+/// Thresholds from values read with every threshold open: per field, the least confidence
+/// (in steps of 0.01) from which on every higher threshold keeps at least `target` of the
+/// values given right (1.0, nothing given, where none does); `span`, for models that tag
+/// spans, the least of 0.30, 0.35 ... 0.95 that reaches `target` over all fields. Values below
+/// are withheld: better a null than a confident wrong value.
 pub fn calibrate(scored: &Scored, target: f32) -> Thresholds {
-    let precision = |t: f32| {
-        let accepted: Vec<&(f32, bool)> = scored.iter().filter(|(c, _)| *c >= t).collect();
-        let right = accepted.iter().filter(|(_, ok)| *ok).count();
-        if accepted.is_empty() {
-            0.0
-        } else {
-            right as f32 / accepted.len() as f32
-        }
+    let precision = |field: Option<Field>, t: f32| {
+        let accepted: Vec<_> = scored
+            .iter()
+            .filter(|(f, c, _)| field.is_none_or(|x| x == *f) && *c >= t)
+            .collect();
+        let right = accepted.iter().filter(|(_, _, ok)| *ok).count();
+        (!accepted.is_empty()).then(|| right as f32 / accepted.len() as f32)
     };
-    let candidates: Vec<f32> = (30..=95).step_by(5).map(|c| c as f32 / 100.0).collect();
-    let span = candidates
+    let grid: Vec<f32> = (0..=100).map(|c| c as f32 / 100.0).collect();
+    let fields = [Field::Amount, Field::AprPercent, Field::TermDays]
+        .into_iter()
+        .map(|field| {
+            let holds = |i: usize| {
+                grid[i..]
+                    .iter()
+                    .all(|&t| precision(Some(field), t).is_none_or(|p| p >= target))
+            };
+            let least = (0..grid.len()).find(|&i| holds(i)).map_or(1.0, |i| grid[i]);
+            (field, least)
+        })
+        .collect();
+    let coarse: Vec<f32> = (30..=95).step_by(5).map(|c| c as f32 / 100.0).collect();
+    let span = coarse
         .iter()
         .copied()
-        .find(|&t| precision(t) >= target)
-        .unwrap_or_else(|| {
-            candidates.iter().copied().fold(0.95, |best, t| {
-                if precision(t) > precision(best) {
-                    t
-                } else {
-                    best
-                }
-            })
-        });
+        .find(|&t| precision(None, t).is_some_and(|p| p >= target))
+        .unwrap_or(0.95);
     Thresholds {
         span,
         not_a_loan: 0.5,
+        fields,
     }
+}
+
+/// Coverage and precision of each field's values at every threshold from 0 to 1 in steps of
+/// 0.01: (threshold, share of right values given, share of given values right).
+pub fn coverage_curve(scored: &Scored, field: Field) -> Vec<(f32, f32, f32)> {
+    let of_field: Vec<_> = scored.iter().filter(|(f, _, _)| *f == field).collect();
+    let right_total = of_field.iter().filter(|(_, _, ok)| *ok).count().max(1) as f32;
+    (0..=100)
+        .filter_map(|c| {
+            let t = c as f32 / 100.0;
+            let given: Vec<_> = of_field.iter().filter(|(_, conf, _)| *conf >= t).collect();
+            let right = given.iter().filter(|(_, _, ok)| *ok).count() as f32;
+            (!given.is_empty()).then(|| (t, right / right_total, right / given.len() as f32))
+        })
+        .collect()
 }
 
 fn value(json: &serde_json::Value, field: &str) -> serde_json::Value {

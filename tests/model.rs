@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor};
 use loan_oracle::extract::Entity;
+use loan_oracle::extract::candidates::Kind;
 use loan_oracle::model::SpecialTokens;
 use loan_oracle::model::bert::{BertConfig, Mode};
 use loan_oracle::model::windows::{bio_tags, encode};
@@ -14,7 +15,9 @@ use loan_oracle::model::{
     Extractor, ModelSettings, SCHEMA_VERSION, check_text, load_tokenizer, sha256_file,
 };
 use loan_oracle::train::data::{make_windows, read_samples};
-use loan_oracle::train::{TrainOptions, forward_top, loss, train, trainable};
+use loan_oracle::train::{
+    TrainOptions, forward_top, loss, role_logits, role_loss, train, trainable,
+};
 
 fn real_tokenizer() -> PathBuf {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -153,19 +156,36 @@ fn every_trainable_variable_gets_a_gradient() {
     let config = tiny_config();
     let weights = random_weights(&config);
     let model = trainable(&weights, &config, 2, 1, &Device::Cpu).unwrap();
-    // Features for the top layers: any hidden states of the right shape will do here.
-    let batch: Vec<_> = windows.iter().take(4).collect();
+    // Features for the top layers: any hidden states of the right shape will do here. The
+    // batch holds candidates of every kind, so every role head takes part in the loss.
+    let mut batch: Vec<_> = windows.iter().take(4).collect();
+    for kind in Kind::ALL {
+        if !batch
+            .iter()
+            .any(|w| w.candidates.iter().any(|c| c.kind == kind))
+        {
+            let with = windows
+                .iter()
+                .find(|w| w.candidates.iter().any(|c| c.kind == kind))
+                .unwrap_or_else(|| panic!("no window holds a {kind:?} candidate"));
+            batch.push(with);
+        }
+    }
     let features: Vec<Tensor> = batch
         .iter()
         .map(|w| Tensor::randn(0f32, 1.0, (w.ids.len(), config.hidden_size), &Device::Cpu).unwrap())
         .collect();
-    let (tokens, classes) = forward_top(&model, &features, &batch, Mode::Train).unwrap();
-    let grads = loss(&tokens, &classes, &batch).unwrap().backward().unwrap();
+    let (tokens, classes, hidden) = forward_top(&model, &features, &batch, Mode::Train).unwrap();
+    let roles = role_logits(&model, &hidden, &batch).unwrap();
+    let total = (loss(&tokens, &classes, &batch).unwrap()
+        + role_loss(&roles, &Device::Cpu).unwrap())
+    .unwrap();
+    let grads = total.backward().unwrap();
     let vars = model.varmap.data().lock().unwrap();
     assert_eq!(
         vars.len(),
-        2 * 16 + 4,
-        "two layers of 16 tensors and two heads"
+        2 * 16 + 4 + 2 * Kind::ALL.len(),
+        "two layers of 16 tensors, two heads and a role head per kind"
     );
     for (name, var) in vars.iter() {
         let grad = grads
@@ -229,7 +249,22 @@ fn loss_falls_and_saved_model_reloads_identically() {
     for (x, y) in a.iter().zip(&b) {
         assert_eq!(x.spans, y.spans);
         assert_eq!(x.class, y.class);
+        assert_eq!(x.candidates, y.candidates);
     }
+    // The role heads rate every candidate the readers propose: the amount, rate and term.
+    let kinds: Vec<Kind> = b[0].candidates.iter().map(|c| c.candidate.kind).collect();
+    for kind in Kind::ALL {
+        assert!(
+            kinds.contains(&kind),
+            "no {kind:?} candidate rated: {kinds:?}"
+        );
+    }
+    assert!(
+        b[0].candidates
+            .iter()
+            .all(|c| c.roles.len() == c.candidate.kind.roles().len()
+                && (c.roles.iter().sum::<f32>() - 1.0).abs() < 1e-4)
+    );
     assert!(loaded.model_id().starts_with("0x") && loaded.model_id().len() == 66);
     // Binary noise that happens to be valid UTF-8 is not a loan, whatever the weights say.
     let noise = "\u{1}\u{7f}\u{3}%$ 0x9f 12 \u{fffd}\u{fffd} ## 77";

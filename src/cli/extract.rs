@@ -23,7 +23,8 @@ pub struct ExtractArgs {
     /// Read `{"id","text"}` lines and write one result line per input.
     #[arg(long)]
     jsonl: bool,
-    /// Also print the tagged spans and text class the values were read from.
+    /// Also print the tagged spans, the candidates with their role probabilities and the text
+    /// class the values were read from.
     #[arg(long)]
     spans: bool,
     /// Texts per model batch with --jsonl.
@@ -70,6 +71,27 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<()> {
             .spans
             .iter()
             .map(|s| serde_json::json!({"entity": s.entity, "text": crate::extract::slice::span(text, s.start, s.end), "span": [s.start, s.end], "confidence": s.confidence}))
+            .collect();
+        json["candidates"] = reading
+            .candidates
+            .iter()
+            .map(|c| {
+                let roles: serde_json::Map<String, serde_json::Value> = c
+                    .candidate
+                    .kind
+                    .roles()
+                    .iter()
+                    .zip(&c.roles)
+                    .map(|(role, p)| ((*role).to_owned(), serde_json::json!(p)))
+                    .collect();
+                serde_json::json!({
+                    "kind": c.candidate.kind.name(),
+                    "text": crate::extract::slice::span(text, c.candidate.start, c.candidate.end),
+                    "span": [c.candidate.start, c.candidate.end],
+                    "value": format!("{:?}", c.candidate.value),
+                    "roles": roles,
+                })
+            })
             .collect();
         json["class"] =
             serde_json::json!({"tier": reading.class.tier, "not_a_loan": reading.class.not_a_loan});

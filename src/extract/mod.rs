@@ -7,6 +7,7 @@
 //! fit its on-chain field, is withheld with the reason kept in [`Extraction::withheld`].
 #![deny(clippy::string_slice)]
 
+pub mod candidates;
 pub mod currency;
 pub mod numbers;
 pub mod rate;
@@ -22,6 +23,7 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use serde::{Deserialize, Serialize};
 
+use candidates::{Candidate, CandidateValue, Kind};
 use currency::{Currency, parse_currency};
 use numbers::{NumberStyle, OutOfRange, parse_number, read_number};
 use risk::{RiskFacts, RiskTier, rubric_tier};
@@ -143,12 +145,17 @@ pub struct Extraction {
 }
 
 /// Confidence below which a value is withheld (null, status `incomplete`).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Thresholds {
-    /// Least mean token probability for a term's span.
+    /// Least mean token probability for a term's span (models that tag spans), and the least
+    /// margin of a chosen candidate for a field without its own threshold.
     pub span: f32,
     /// Least probability of "not a loan" to call a text so.
     pub not_a_loan: f32,
+    /// Least margin of the chosen candidate over the best candidate of another value, per field
+    /// (models with role heads); calibrated on hand-written texts.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fields: BTreeMap<Field, f32>,
 }
 
 impl Default for Thresholds {
@@ -156,7 +163,24 @@ impl Default for Thresholds {
         Self {
             span: 0.5,
             not_a_loan: 0.5,
+            fields: BTreeMap::new(),
         }
+    }
+}
+
+impl Thresholds {
+    /// Every threshold open: what calibration reads with.
+    pub fn open() -> Self {
+        Self {
+            span: 0.0,
+            not_a_loan: 0.5,
+            fields: BTreeMap::new(),
+        }
+    }
+
+    /// The least margin for `field`.
+    pub fn margin(&self, field: Field) -> f32 {
+        self.fields.get(&field).copied().unwrap_or(self.span)
     }
 }
 
@@ -221,6 +245,209 @@ pub fn assemble(
         Status::Incomplete
     };
     out
+}
+
+/// Reads the spec's values by the candidates' roles: each term is the candidate the role heads
+/// rate most likely to be it, given only when its margin over the best candidate of another
+/// value clears the field's threshold (a restatement, `($15,000.00)` after the words, is the
+/// same value and no rival). Risk facts that are numbers come from candidates too; adverse
+/// history and security from the tagged phrases. Whatever the inputs, this returns.
+pub fn assemble_roles(
+    text: &str,
+    spans: &[TaggedSpan],
+    candidates: &[ScoredCandidate],
+    class: TextClass,
+    thresholds: &Thresholds,
+) -> Extraction {
+    if class.not_a_loan >= thresholds.not_a_loan {
+        return Extraction::not_a_loan();
+    }
+    let style = NumberStyle::detect(text);
+    let spans = &tidy_spans(text, &clean_spans(text, spans));
+    let mut out = Extraction::empty(Status::Incomplete);
+
+    let principal = choose(
+        candidates,
+        Kind::Money,
+        "principal",
+        thresholds.margin(Field::Amount),
+    );
+    if let Some((c, confidence)) = principal {
+        let tagged = c.tagged(Entity::Amount, confidence);
+        match &c.candidate.value {
+            CandidateValue::Number(v) if *v > Decimal::ZERO => {
+                out.set(Field::Amount, &tagged);
+                out.amount = Some(*v);
+            }
+            CandidateValue::Unfit(why) => out.withhold(Field::Amount, why.clone()),
+            _ => {}
+        }
+        // The currency beside the chosen expression, or beside a restatement of its value
+        // (`Fifteen Thousand and 00/100 Dollars ($15,000.00)`).
+        let beside = std::iter::once(c)
+            .chain(candidates.iter().filter(|o| {
+                o.candidate.kind == Kind::Money
+                    && same_value(&o.candidate.value, &c.candidate.value)
+            }))
+            .find_map(|o| o.candidate.currency);
+        if let Some((start, end)) = beside
+            && let Some(currency) = parse_currency(slice::span(text, start, end), text)
+        {
+            out.currency = Some(currency);
+            out.set(
+                Field::Currency,
+                &TaggedSpan {
+                    entity: Entity::Currency,
+                    start,
+                    end,
+                    confidence,
+                },
+            );
+        } else {
+            out.read_currency(text, spans, Some(&tagged), 0.5);
+        }
+    }
+    let rate = choose(
+        candidates,
+        Kind::Percent,
+        "contract_rate",
+        thresholds.margin(Field::AprPercent),
+    );
+    if let Some((c, confidence)) = rate {
+        match &c.candidate.value {
+            CandidateValue::Number(v) => {
+                out.set(Field::AprPercent, &c.tagged(Entity::Rate, confidence));
+                out.apr_percent = Some(*v);
+            }
+            CandidateValue::Unfit(why) => out.withhold(Field::AprPercent, why.clone()),
+            _ => {}
+        }
+    }
+    let tenor = choose(
+        candidates,
+        Kind::Duration,
+        "tenor",
+        thresholds.margin(Field::TermDays),
+    );
+    if let Some((c, confidence)) = tenor {
+        match &c.candidate.value {
+            CandidateValue::Days(d) => {
+                out.set(Field::TermDays, &c.tagged(Entity::Term, confidence));
+                out.term_days = Some(*d);
+            }
+            CandidateValue::Unfit(why) => out.withhold(Field::TermDays, why.clone()),
+            _ => {}
+        }
+    }
+    out.check_on_chain_fit();
+
+    let facts = candidate_facts(text, spans, candidates, style);
+    let tier = rubric_tier(&facts, out.amount, out.apr_percent);
+    out.risk_tier = Some(tier);
+    out.risk_score = Some(risk_score(tier, class));
+    let complete = out.amount.is_some() && out.apr_percent.is_some() && out.term_days.is_some();
+    out.status = if complete {
+        Status::Ok
+    } else {
+        Status::Incomplete
+    };
+    out
+}
+
+/// A candidate with the role heads' probabilities for it (in its kind's role order).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScoredCandidate {
+    pub candidate: Candidate,
+    pub roles: Vec<f32>,
+}
+
+impl ScoredCandidate {
+    /// The probability of `role` (0 for a role its kind does not have or a value not finite).
+    pub fn p(&self, role: &str) -> f32 {
+        let roles = self.candidate.kind.roles();
+        roles
+            .iter()
+            .position(|r| *r == role)
+            .and_then(|i| self.roles.get(i))
+            .copied()
+            .filter(|p| p.is_finite())
+            .map_or(0.0, |p| p.clamp(0.0, 1.0))
+    }
+
+    fn tagged(&self, entity: Entity, confidence: f32) -> TaggedSpan {
+        TaggedSpan {
+            entity,
+            start: self.candidate.start,
+            end: self.candidate.end,
+            confidence,
+        }
+    }
+}
+
+/// The candidate of `kind` most likely to play `role`, with its margin over the most likely
+/// candidate of another value; `None` when that margin is below `least`.
+fn choose<'c>(
+    candidates: &'c [ScoredCandidate],
+    kind: Kind,
+    role: &str,
+    least: f32,
+) -> Option<(&'c ScoredCandidate, f32)> {
+    let of_kind = || candidates.iter().filter(|c| c.candidate.kind == kind);
+    let best = of_kind().max_by(|a, b| a.p(role).total_cmp(&b.p(role)))?;
+    let rival = of_kind()
+        .filter(|c| {
+            !std::ptr::eq(*c, best) && !same_value(&c.candidate.value, &best.candidate.value)
+        })
+        .map(|c| c.p(role))
+        .fold(0.0f32, f32::max);
+    let margin = best.p(role) - rival;
+    (margin >= least && margin > 0.0).then_some((best, margin))
+}
+
+fn same_value(a: &CandidateValue, b: &CandidateValue) -> bool {
+    match (a, b) {
+        (CandidateValue::Number(x), CandidateValue::Number(y)) => x.normalize() == y.normalize(),
+        (CandidateValue::Days(x), CandidateValue::Days(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// The risk facts: numbers from the candidates the role heads call collateral value, credit
+/// score, collateral ratio or LTV; adverse history and security from the tagged phrases; what
+/// neither gives, from the usual phrasings.
+fn candidate_facts(
+    text: &str,
+    spans: &[TaggedSpan],
+    candidates: &[ScoredCandidate],
+    style: NumberStyle,
+) -> RiskFacts {
+    let phrases: Vec<TaggedSpan> = spans
+        .iter()
+        .filter(|s| !is_numeric(s.entity))
+        .cloned()
+        .collect();
+    let mut facts = read_facts(text, &phrases, style, 0.5);
+    let likely = |kind: Kind, role: &str| {
+        candidates
+            .iter()
+            .filter(|c| c.candidate.kind == kind && c.p(role) >= 0.5)
+            .max_by(|a, b| a.p(role).total_cmp(&b.p(role)))
+            .map(|c| slice::span(text, c.candidate.start, c.candidate.end))
+    };
+    if let Some(s) = likely(Kind::Money, "collateral_value") {
+        facts.collateral_value = parse_number(s, style).or(facts.collateral_value);
+    }
+    if let Some(s) = likely(Kind::Money, "credit_score") {
+        facts.credit_score = risk::parse_credit_score(s).or(facts.credit_score);
+    }
+    if let Some(s) = likely(Kind::Percent, "collateral_ratio") {
+        facts.collateral_ratio_percent =
+            risk::parse_percent(s, style).or(facts.collateral_ratio_percent);
+    }
+    if let Some(s) = likely(Kind::Percent, "ltv") {
+        facts.ltv_percent = risk::parse_percent(s, style).or(facts.ltv_percent);
+    }
+    facts
 }
 
 /// The model's spans as the normalisers may take them: ends moved out to whole characters and
@@ -497,33 +724,65 @@ fn read_best<T>(
 /// A currency written right beside the amount (`$12,500`, `12,500 USDC`) when the model tagged
 /// none.
 fn currency_near(text: &str, amount: &TaggedSpan) -> Option<TaggedSpan> {
-    // Five characters before and twelve after, counted in characters: a space can be three
-    // bytes (U+3000).
-    let before = slice::before(text, amount.start);
+    let (start, end) = currency_beside(text, amount.start, amount.end)?;
+    Some(TaggedSpan {
+        entity: Entity::Currency,
+        start,
+        end,
+        confidence: amount.confidence,
+    })
+}
+
+/// The bytes of a currency written right beside the number at `start..end`: within five
+/// characters before it or twelve after.
+pub(crate) fn currency_beside(text: &str, start: usize, end: usize) -> Option<(usize, usize)> {
+    // Counted in characters: a space can be three bytes (U+3000).
+    let before = slice::before(text, start);
     let before_start = before
         .char_indices()
         .rev()
         .take(5)
         .last()
-        .map_or(amount.start, |(i, _)| i);
-    let after = slice::from(text, amount.end);
+        .map_or(start, |(i, _)| i);
+    let after = slice::from(text, end);
     let after_end = after
         .char_indices()
         .nth(12)
-        .map_or(text.len(), |(i, _)| amount.end.saturating_add(i));
-    let candidates = [(before_start, amount.start), (amount.end, after_end)];
-    candidates.into_iter().find_map(|(start, end)| {
-        let window = slice::span(text, start, end);
-        let token = window
-            .split(|c: char| c.is_whitespace() || c.is_ascii_digit() || ",.()".contains(c))
-            .find(|w| parse_currency(w, text).is_some())?;
-        let offset = start.saturating_add(window.find(token)?);
-        Some(TaggedSpan {
-            entity: Entity::Currency,
-            start: offset,
-            end: offset.saturating_add(token.len()),
-            confidence: amount.confidence,
-        })
+        .map_or(text.len(), |(i, _)| end.saturating_add(i));
+    // Only the far edge of each window can cut a word; the near one touches the number.
+    let sides = [(before_start, start, true), (end, after_end, false)];
+    sides.into_iter().find_map(|(from, to, before)| {
+        let window = slice::span(text, from, to);
+        let is_break = |c: char| c.is_whitespace() || c.is_ascii_digit() || ",.()".contains(c);
+        // A word cut by the window's edge is not a currency (`rs` of `Dollars`).
+        let cut_before = before
+            && slice::before(text, from)
+                .chars()
+                .next_back()
+                .is_some_and(char::is_alphanumeric);
+        let cut_after = !before
+            && slice::from(text, to)
+                .chars()
+                .next()
+                .is_some_and(char::is_alphanumeric);
+        let mut offset = 0;
+        let mut found = None;
+        for token in window.split(is_break) {
+            let at = offset;
+            let after = slice::from(window, at + token.len());
+            offset = at + token.len() + after.chars().next().map_or(0, char::len_utf8);
+            let touches_start = at == 0 && cut_before;
+            let touches_end = at + token.len() == window.len() && cut_after;
+            if !token.is_empty()
+                && !touches_start
+                && !touches_end
+                && parse_currency(token, text).is_some()
+            {
+                found = Some((from + at, from + at + token.len()));
+                break;
+            }
+        }
+        found
     })
 }
 
@@ -866,6 +1125,100 @@ mod tests {
         tier: [0.8, 0.15, 0.05],
         not_a_loan: 0.01,
     };
+
+    /// Candidates as the readers propose them, with role probabilities set by a rule: the first
+    /// role of each kind gets `p` on the candidates whose text is in `chosen`, the rest `other`.
+    fn scored(text: &str, chosen: &[(&str, f32)]) -> Vec<ScoredCandidate> {
+        candidates::propose(text)
+            .into_iter()
+            .map(|candidate| {
+                let written = &text[candidate.start..candidate.end];
+                let p = chosen
+                    .iter()
+                    .find(|(t, _)| *t == written)
+                    .map_or(0.0, |(_, p)| *p);
+                let n = candidate.kind.roles().len();
+                let mut roles = vec![0.0; n];
+                roles[0] = p;
+                roles[n - 1] = 1.0 - p;
+                ScoredCandidate { candidate, roles }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn roles_choose_whole_expressions_with_a_margin() {
+        let text = "Fifteen Thousand and 00/100 Dollars ($15,000.00), a fee of $45.00, at 7.5% per \
+                    annum (default rate 18% per annum) for thirty-six (36) months.";
+        let candidates = scored(
+            text,
+            &[
+                ("Fifteen Thousand", 0.9),
+                ("15,000.00", 0.8),
+                ("45.00", 0.1),
+                ("7.5%", 0.95),
+                ("18%", 0.3),
+                ("thirty-six (36) months", 0.9),
+            ],
+        );
+        let margins = Thresholds {
+            span: 0.5,
+            ..Thresholds::open()
+        };
+        let out = assemble_roles(text, &[], &candidates, LOAN, &margins);
+        assert_eq!(out.status, Status::Ok, "{:?}", out.to_json(true));
+        // The restatement has the same value: it is no rival, so the margin is over the fee.
+        assert_eq!(out.amount, Some(Decimal::from(15_000)));
+        assert_eq!(out.confidence[&Field::Amount], 0.9 - 0.1);
+        assert_eq!(out.currency.as_ref().map(|c| c.code.as_str()), Some("USD"));
+        assert_eq!(out.apr_percent, Some(Decimal::new(75, 1)));
+        assert_eq!(out.term_days, Some(1080));
+        let [start, end] = out.evidence[&Field::Amount];
+        assert_eq!(&text[start..end], "Fifteen Thousand");
+
+        // The same reading with the default rate close behind the contract rate: withheld.
+        let close = scored(
+            text,
+            &[("Fifteen Thousand", 0.9), ("7.5%", 0.6), ("18%", 0.5)],
+        );
+        let out = assemble_roles(text, &[], &close, LOAN, &margins);
+        assert_eq!(out.apr_percent, None);
+        assert_eq!(out.status, Status::Incomplete);
+        // A field's own threshold wins over the default.
+        let mut strict = margins.clone();
+        strict.fields.insert(Field::Amount, 0.95);
+        let out = assemble_roles(text, &[], &close, LOAN, &strict);
+        assert_eq!(out.amount, None);
+    }
+
+    #[test]
+    fn chosen_candidates_that_cannot_be_read_are_withheld() {
+        let text =
+            "A loan of 99999999999999999999999999999999 dollars at SOFR + 2.50% for 2 years.";
+        let candidates = scored(
+            text,
+            &[
+                ("99999999999999999999999999999999", 0.9),
+                ("SOFR + 2.50%", 0.9),
+                ("2 years", 0.9),
+            ],
+        );
+        let out = assemble_roles(text, &[], &candidates, LOAN, &Thresholds::open());
+        assert_eq!(out.amount, None);
+        assert!(
+            out.withheld.contains_key(&Field::Amount),
+            "{:?}",
+            out.withheld
+        );
+        // A floating rate without its base is not read with certainty, and no other rate
+        // stands in for it.
+        assert_eq!(out.apr_percent, None);
+        assert_eq!(out.term_days, Some(730));
+        assert_eq!(out.status, Status::Incomplete);
+        // Nothing proposed, nothing rated: incomplete, never a panic.
+        let out = assemble_roles("", &[], &[], LOAN, &Thresholds::open());
+        assert_eq!(out.status, Status::Incomplete);
+    }
 
     #[test]
     fn assembles_the_spec_values_with_evidence() {

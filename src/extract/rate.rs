@@ -8,7 +8,7 @@ use super::numbers::{
 use super::slice;
 
 /// Benchmarks a floating rate is quoted over.
-const BENCHMARKS: &[&str] = &[
+pub(crate) const BENCHMARKS: &[&str] = &[
     "sofr",
     "prime",
     "euribor",
@@ -121,37 +121,38 @@ fn sentence(context: &str) -> String {
     slice::before(&lower, end.min(120)).to_owned()
 }
 
-fn is_interest_free(lower: &str) -> bool {
-    [
-        "interest-free",
-        "interest free",
-        "no interest",
-        "zero interest",
-        "without interest",
-        "0% interest",
-        "zinslos",
-        "zinsfrei",
-        "räntefri",
-        "renteloos",
-        "rentevrij",
-        "sans intérêt",
-        "sin intereses",
-        "senza interessi",
-        "sem juros",
-        "不计利息",
-        "不计息",
-        "无息",
-        "免息",
-        "无利息",
-        "不收取利息",
-        "不收利息",
-        "零利息",
-        "不要利息",
-        "not charging any interest",
-        "no interest will be charged",
-    ]
-    .iter()
-    .any(|p| lower.contains(p))
+/// Phrases that say a loan carries no interest.
+pub(crate) const INTEREST_FREE: &[&str] = &[
+    "interest-free",
+    "interest free",
+    "no interest",
+    "zero interest",
+    "without interest",
+    "0% interest",
+    "zinslos",
+    "zinsfrei",
+    "räntefri",
+    "renteloos",
+    "rentevrij",
+    "sans intérêt",
+    "sin intereses",
+    "senza interessi",
+    "sem juros",
+    "不计利息",
+    "不计息",
+    "无息",
+    "免息",
+    "无利息",
+    "不收取利息",
+    "不收利息",
+    "零利息",
+    "不要利息",
+    "not charging any interest",
+    "no interest will be charged",
+];
+
+pub(crate) fn is_interest_free(lower: &str) -> bool {
+    INTEREST_FREE.iter().any(|p| lower.contains(p))
 }
 
 /// `百分之十` (10 %), `千分之五` (0.5 %), `万分之五` (0.05 %), in digits or Chinese numerals,
@@ -297,7 +298,7 @@ fn quantities(lower: &str, style: NumberStyle) -> Result<Vec<Quantity>, OutOfRan
 }
 
 /// How basis points are written, longest first.
-const BPS_WORDS: &[&str] = &[
+pub(crate) const BPS_WORDS: &[&str] = &[
     "basis points",
     "basis point",
     "basispunkte",
@@ -312,7 +313,7 @@ const BPS_WORDS: &[&str] = &[
 ];
 
 /// How percent is written, longest first.
-const PERCENT_WORDS: &[&str] = &[
+pub(crate) const PERCENT_WORDS: &[&str] = &[
     "per cent",
     "percent",
     "prozent",
@@ -325,7 +326,7 @@ const PERCENT_WORDS: &[&str] = &[
 ];
 
 /// The period of a rate as its annualising factor: month × 12, week × 52, day × 365.
-fn period_factor(lower: &str) -> Option<Decimal> {
+pub(crate) fn period_factor(lower: &str) -> Option<Decimal> {
     const PERIODS: &[(&[&str], i64)] = &[
         (
             &[

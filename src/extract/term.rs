@@ -25,7 +25,7 @@ const MONTHS: [&str; 12] = [
     "december",
 ];
 
-static UNIT: LazyLock<Regex> = LazyLock::new(|| {
+pub(crate) static UNIT: LazyLock<Regex> = LazyLock::new(|| {
     // English, then the units of the European languages loans are translated from (German,
     // Dutch, Swedish, French, Spanish, Italian), then Chinese.
     Regex::new(concat!(
@@ -40,7 +40,7 @@ static UNIT: LazyLock<Regex> = LazyLock::new(|| {
 });
 /// A count of periodic payments standing for the tenor (`36 monthly payments`, `24 equal
 /// monthly instalments`), where no unit of time is written.
-static PAYMENTS: LazyLock<Regex> = LazyLock::new(|| {
+pub(crate) static PAYMENTS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(monthly|weekly|fortnightly|quarterly|annual|yearly)\b[\w\s-]{0,24}?\b(payments?|instal+ments?|repayments?)\b")
         .expect("valid regex")
 });
@@ -193,10 +193,18 @@ fn last_digits(
 
 /// Every date in `text`, in order, with its byte offset.
 pub fn find_dates(text: &str) -> Vec<(usize, NaiveDate)> {
-    let mut dates: Vec<(usize, NaiveDate)> = Vec::new();
+    find_date_spans(text)
+        .into_iter()
+        .map(|(range, date)| (range.start, date))
+        .collect()
+}
+
+/// Every date in `text`, in order, with the bytes it is written in.
+pub fn find_date_spans(text: &str) -> Vec<(std::ops::Range<usize>, NaiveDate)> {
+    let mut dates: Vec<(std::ops::Range<usize>, NaiveDate)> = Vec::new();
     for c in ISO_DATE.captures_iter(text) {
         if let Some(date) = ymd(&c[1], &c[2], &c[3]) {
-            dates.push((c.get(0).map_or(0, |m| m.start()), date));
+            dates.push((c.get(0).map_or(0..0, |m| m.range()), date));
         }
     }
     for c in NUMERIC_DATE.captures_iter(text) {
@@ -204,26 +212,26 @@ pub fn find_dates(text: &str) -> Vec<(usize, NaiveDate)> {
         // Day first unless that is impossible (`01/15/2025` is American).
         let (day, month) = if b > 12 { (b, a) } else { (a, b) };
         if let Some(date) = NaiveDate::from_ymd_opt(c[3].parse().unwrap_or(0), month, day) {
-            dates.push((c.get(0).map_or(0, |m| m.start()), date));
+            dates.push((c.get(0).map_or(0..0, |m| m.range()), date));
         }
     }
     for c in CJK_DATE.captures_iter(text) {
         if let Some(date) = ymd(&c[1], &c[2], &c[3]) {
-            dates.push((c.get(0).map_or(0, |m| m.start()), date));
+            dates.push((c.get(0).map_or(0..0, |m| m.range()), date));
         }
     }
     for c in DAY_MONTH_YEAR.captures_iter(text) {
         if let Some(date) = named(&c[3], &c[2], &c[1]) {
-            dates.push((c.get(0).map_or(0, |m| m.start()), date));
+            dates.push((c.get(0).map_or(0..0, |m| m.range()), date));
         }
     }
     for c in MONTH_DAY_YEAR.captures_iter(text) {
         if let Some(date) = named(&c[3], &c[1], &c[2]) {
-            dates.push((c.get(0).map_or(0, |m| m.start()), date));
+            dates.push((c.get(0).map_or(0..0, |m| m.range()), date));
         }
     }
-    dates.sort_by_key(|(at, _)| *at);
-    dates.dedup_by_key(|(at, _)| *at);
+    dates.sort_by_key(|(at, _)| at.start);
+    dates.dedup_by_key(|(at, _)| at.start);
     dates
 }
 

@@ -4,6 +4,7 @@
 
 pub mod bert;
 pub mod labels;
+pub mod roles;
 pub mod windows;
 
 use std::collections::HashMap;
@@ -16,9 +17,13 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokenizers::Tokenizer;
 
-use crate::extract::{Extraction, TaggedSpan, TextClass, Thresholds, assemble};
+use crate::extract::candidates::{Candidate, Kind, propose};
+use crate::extract::{
+    Extraction, ScoredCandidate, TaggedSpan, TextClass, Thresholds, assemble, assemble_roles,
+};
 use bert::{BertConfig, Embeddings, Layer, Mode, additive_mask};
 use labels::{CLASSES, NOT_A_LOAN, NUM_TAGS};
+use roles::{Pooling, RoleHeads, centrality, pooling_in, token_span};
 use windows::{Encoded, decode_spans, encode, windows};
 
 /// The schema the model reads to (`shared/spec/loan-terms-v1.md`).
@@ -40,6 +45,10 @@ pub struct ModelSettings {
     /// Tokens shared by neighbouring windows.
     pub overlap: usize,
     pub thresholds: Thresholds,
+    /// Whether the model has role heads: values are then chosen among the candidates the
+    /// readers propose, not read from tagged spans.
+    #[serde(default)]
+    pub role_heads: bool,
 }
 
 /// The device to run on: `auto` (CUDA when built with it and present), `cpu`, `cuda:N`.
@@ -178,6 +187,7 @@ pub struct Extractor {
     embeddings: Embeddings,
     layers: Vec<Layer>,
     heads: Heads,
+    roles: Option<RoleHeads>,
     settings: ModelSettings,
     device: Device,
     model_id: String,
@@ -191,6 +201,8 @@ pub type WindowProbs = (Vec<Vec<Vec<f32>>>, Vec<Vec<f32>>);
 pub struct Reading {
     pub spans: Vec<TaggedSpan>,
     pub class: TextClass,
+    /// Every candidate with its role probabilities (models with role heads; else empty).
+    pub candidates: Vec<ScoredCandidate>,
 }
 
 impl Extractor {
@@ -237,6 +249,11 @@ impl Extractor {
             .map(|i| Layer::load(config, vb.pp(format!("encoder.layer.{i}"))))
             .collect::<candle_core::Result<Vec<_>>>()?;
         let heads = Heads::load(config.hidden_size, vb.pp("heads"))?;
+        let roles = if settings.role_heads {
+            Some(RoleHeads::load(config.hidden_size, vb.pp("roles"))?)
+        } else {
+            None
+        };
         let special = SpecialTokens::of(&tokenizer)?;
         Ok(Self {
             tokenizer,
@@ -244,6 +261,7 @@ impl Extractor {
             embeddings,
             layers,
             heads,
+            roles,
             settings,
             device,
             model_id,
@@ -267,14 +285,24 @@ impl Extractor {
         let readings = self.read(&wordy.iter().map(|&i| texts[i]).collect::<Vec<_>>())?;
         let mut out = vec![Extraction::not_a_loan(); texts.len()];
         for (i, reading) in wordy.into_iter().zip(readings) {
-            out[i] = assemble(
-                texts[i],
-                &reading.spans,
-                reading.class,
-                self.settings.thresholds,
-            );
+            out[i] = self.assemble(texts[i], &reading, &self.settings.thresholds);
         }
         Ok(out)
+    }
+
+    /// The extraction of one reading at `thresholds`, by the model's design.
+    pub fn assemble(&self, text: &str, reading: &Reading, thresholds: &Thresholds) -> Extraction {
+        if self.roles.is_some() {
+            assemble_roles(
+                text,
+                &reading.spans,
+                &reading.candidates,
+                reading.class,
+                thresholds,
+            )
+        } else {
+            assemble(text, &reading.spans, reading.class, thresholds.clone())
+        }
     }
 
     /// Reads texts in one batch: tagged spans and text class for each.
@@ -293,24 +321,42 @@ impl Extractor {
             self.special,
             &self.device,
         )?;
-        let (token_probs, class_probs) = self.forward_probs(&batch.ids, &batch.mask)?;
-        Ok(merge_windows(
-            texts,
-            &encodings,
-            &batch.owners,
-            &token_probs,
-            &class_probs,
-        ))
+        let hidden = self.forward_hidden(&batch.ids, &batch.mask)?;
+        let (token_probs, class_probs) = self.head_probs(&hidden)?;
+        let mut readings =
+            merge_windows(texts, &encodings, &batch.owners, &token_probs, &class_probs);
+        if let Some(roles) = &self.roles {
+            for (reading, scored) in readings.iter_mut().zip(score_candidates(
+                roles,
+                &hidden,
+                texts,
+                &encodings,
+                &batch.owners,
+            )?) {
+                reading.candidates = scored;
+            }
+        }
+        Ok(readings)
     }
 
     /// Per-window tag probabilities (window, seq, tags) and class probabilities (window, classes).
     pub fn forward_probs(&self, ids: &Tensor, mask: &Tensor) -> anyhow::Result<WindowProbs> {
+        self.head_probs(&self.forward_hidden(ids, mask)?)
+    }
+
+    /// The encoder's output (window, seq, hidden).
+    pub fn forward_hidden(&self, ids: &Tensor, mask: &Tensor) -> anyhow::Result<Tensor> {
         let additive = additive_mask(mask)?;
         let mut hidden = self.embeddings.forward(ids, Mode::Infer)?;
         for layer in &self.layers {
             hidden = layer.forward(&hidden, &additive, Mode::Infer)?;
         }
-        let (tokens, class) = self.heads.forward(&hidden)?;
+        Ok(hidden)
+    }
+
+    /// Tag and class probabilities from the encoder's output.
+    pub fn head_probs(&self, hidden: &Tensor) -> anyhow::Result<WindowProbs> {
+        let (tokens, class) = self.heads.forward(hidden)?;
         let token_probs = candle_nn::ops::softmax(&tokens, D::Minus1)?
             .to_dtype(DType::F32)?
             .to_vec3()?;
@@ -374,9 +420,67 @@ pub fn merge_windows(
                     ],
                     not_a_loan: class[NOT_A_LOAN],
                 },
+                candidates: Vec::new(),
             }
         })
         .collect()
+}
+
+/// Proposes every text's candidates and rates their roles: each candidate is pooled in the
+/// window that holds it most centrally.
+pub fn score_candidates(
+    roles: &RoleHeads,
+    hidden: &Tensor,
+    texts: &[&str],
+    encodings: &[Encoded],
+    owners: &[(usize, std::ops::Range<usize>)],
+) -> anyhow::Result<Vec<Vec<ScoredCandidate>>> {
+    let proposed: Vec<Vec<Candidate>> = texts.iter().map(|t| propose(t)).collect();
+    let mut out: Vec<Vec<ScoredCandidate>> = vec![Vec::new(); texts.len()];
+    for kind in Kind::ALL {
+        let mut pooling: Vec<Pooling> = Vec::new();
+        let mut whose: Vec<(usize, usize)> = Vec::new();
+        for (text, candidates) in proposed.iter().enumerate() {
+            for (n, c) in candidates
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.kind == kind)
+            {
+                let Some(tokens) = token_span(&encodings[text].offsets, c.start, c.end) else {
+                    continue;
+                };
+                let best = owners
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, (t, _))| *t == text)
+                    .filter_map(|(w, (_, held))| {
+                        Some((centrality(held, &tokens), pooling_in(w, held, &tokens)?))
+                    })
+                    .max_by_key(|(centre, _)| *centre);
+                if let Some((_, p)) = best {
+                    pooling.push(p);
+                    whose.push((text, n));
+                }
+            }
+        }
+        if pooling.is_empty() {
+            continue;
+        }
+        let logits = roles.forward(kind, hidden, &pooling)?;
+        let probs = candle_nn::ops::softmax(&logits, D::Minus1)?
+            .to_dtype(DType::F32)?
+            .to_vec2::<f32>()?;
+        for ((text, n), roles) in whose.into_iter().zip(probs) {
+            out[text].push(ScoredCandidate {
+                candidate: proposed[text][n].clone(),
+                roles,
+            });
+        }
+    }
+    for scored in &mut out {
+        scored.sort_by_key(|c| (c.candidate.start, c.candidate.end));
+    }
+    Ok(out)
 }
 
 /// Whether a text has at least three words of two or more letters; binary noise does not.

@@ -32,6 +32,19 @@ pub struct Sample {
     /// The regional number and currency convention (`US`, `euro-continental`, `Indian`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub convention: Option<String>,
+    /// Other amounts, rates and durations the text writes, with the role each plays (`fee`,
+    /// `default_rate`, `other_duration`...), where its writer said.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub distractors: Vec<RoleSpan>,
+}
+
+/// A written value that is not one of the terms, and what it is: UTF-8 byte offsets, end
+/// exclusive.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleSpan {
+    pub start: usize,
+    pub end: usize,
+    pub role: String,
 }
 
 /// A labelled entity span, UTF-8 byte offsets, end exclusive.
@@ -98,6 +111,7 @@ pub fn generate(count: usize, seed: u64) -> Vec<Sample> {
                     genre: None,
                     language: None,
                     convention: None,
+                    distractors: Vec::new(),
                 }
             } else {
                 let (doc, truth) = render::loan(&mut rng);
@@ -110,6 +124,7 @@ pub fn generate(count: usize, seed: u64) -> Vec<Sample> {
                     genre: None,
                     language: None,
                     convention: None,
+                    distractors: Vec::new(),
                 }
             }
         })

@@ -6,9 +6,13 @@ use std::path::Path;
 use anyhow::Context;
 use tokenizers::Tokenizer;
 
+use rust_decimal::Decimal;
+
 use crate::extract::Entity;
+use crate::extract::candidates::{Candidate, CandidateValue, Kind, propose};
 use crate::model::SpecialTokens;
 use crate::model::labels::{CLASSES, NOT_A_LOAN};
+use crate::model::roles::{Pooling, centrality, pooling_in, token_span};
 use crate::model::windows::{bio_tags, encode, windows};
 use crate::synth::Sample;
 
@@ -78,6 +82,122 @@ pub struct Window {
     pub tags: Vec<u32>,
     pub class: u32,
     pub tokens: std::ops::Range<usize>,
+    /// The candidates the window holds whole, with their gold roles (`Pooling::window` is set
+    /// when batched).
+    pub candidates: Vec<WindowCandidate>,
+}
+
+/// A candidate inside a training window and the role it plays.
+#[derive(Debug, Clone)]
+pub struct WindowCandidate {
+    /// Its index among the sample's candidates ([`candidate_roles`] order).
+    pub index: usize,
+    pub kind: Kind,
+    pub pooling: Pooling,
+    pub role: u32,
+    /// How far it sits from the window's edges (the most central window reads it).
+    pub centre: usize,
+}
+
+/// Every candidate of a sample with the index of its gold role among its kind's roles: the
+/// labelled spans and distractors say what a candidate is; one that no span covers takes the
+/// term's role when it reads as the term's value (a restatement: `($15,000.00)` after the
+/// words), else `other`.
+pub fn candidate_roles(sample: &Sample) -> Vec<(Candidate, usize)> {
+    let spans = entity_spans(sample);
+    let loan = sample.expected["status"] != "not_a_loan";
+    let gold = |field: &str| -> Option<Decimal> {
+        match &sample.expected[field] {
+            serde_json::Value::String(v) => v.parse().ok(),
+            serde_json::Value::Number(n) => n.to_string().parse().ok(),
+            _ => None,
+        }
+    };
+    let (amount, rate, term) = (gold("amount"), gold("apr_percent"), gold("term_days"));
+    propose(&sample.text)
+        .into_iter()
+        .map(|c| {
+            let role = if loan {
+                role_of(&c, &spans, &sample.distractors, [amount, rate, term])
+            } else {
+                "other"
+            };
+            let index = c.kind.role_index(role);
+            (c, index)
+        })
+        .collect()
+}
+
+fn role_of(
+    c: &Candidate,
+    spans: &[(Entity, usize, usize)],
+    distractors: &[crate::synth::RoleSpan],
+    [amount, rate, term]: [Option<Decimal>; 3],
+) -> &'static str {
+    let value = match &c.value {
+        CandidateValue::Number(v) => Some(v.normalize()),
+        CandidateValue::Days(d) => Some(Decimal::from(*d)),
+        _ => None,
+    };
+    let is = |gold: Option<Decimal>| gold.is_some() && gold.map(|g| g.normalize()) == value;
+    let covering = |entity: Entity| {
+        spans
+            .iter()
+            .any(|(e, s, t)| *e == entity && c.overlaps(*s, *t))
+    };
+    let distractor = distractors
+        .iter()
+        .find(|d| c.overlaps(d.start, d.end))
+        .map(|d| d.role.as_str());
+    match c.kind {
+        Kind::Money => {
+            if covering(Entity::Amount) && is(amount) {
+                "principal"
+            } else if covering(Entity::CollateralValue) {
+                "collateral_value"
+            } else if covering(Entity::CreditScore) {
+                "credit_score"
+            } else if let Some(role) = distractor {
+                match role {
+                    "collateral_value" => "collateral_value",
+                    "instalment" => "instalment",
+                    "fee" => "fee",
+                    _ => "other",
+                }
+            } else if !covering(Entity::Amount) && is(amount) {
+                "principal"
+            } else {
+                "other"
+            }
+        }
+        Kind::Percent => {
+            if covering(Entity::Rate) && is(rate) {
+                "contract_rate"
+            } else if covering(Entity::CollateralRatio) {
+                "collateral_ratio"
+            } else if covering(Entity::Ltv) {
+                "ltv"
+            } else if let Some(role) = distractor {
+                match role {
+                    "default_rate" => "default_rate",
+                    "fee_rate" => "fee_rate",
+                    "ltv" => "ltv",
+                    _ => "other",
+                }
+            } else if !covering(Entity::Rate) && is(rate) {
+                "contract_rate"
+            } else {
+                "other"
+            }
+        }
+        Kind::Duration => {
+            if is(term) && distractor.is_none() {
+                "tenor"
+            } else {
+                "other"
+            }
+        }
+    }
 }
 
 /// No loss is taken at positions with this tag.
@@ -97,6 +217,14 @@ pub fn make_windows(
         let encoded = encode(tokenizer, &sample.text)?;
         let tags = bio_tags(&encoded.offsets, &entity_spans(sample));
         let class = class_of(sample) as u32;
+        let candidates: Vec<(usize, Kind, std::ops::Range<usize>, u32)> = candidate_roles(sample)
+            .into_iter()
+            .enumerate()
+            .filter_map(|(index, (c, role))| {
+                let tokens = token_span(&encoded.offsets, c.start, c.end)?;
+                Some((index, c.kind, tokens, role as u32))
+            })
+            .collect();
         for range in windows(encoded.ids.len(), max_len, overlap) {
             let mut ids = vec![special.cls];
             ids.extend_from_slice(&encoded.ids[range.clone()]);
@@ -109,6 +237,18 @@ pub fn make_windows(
                 ids,
                 tags: window_tags,
                 class,
+                candidates: candidates
+                    .iter()
+                    .filter_map(|(index, kind, tokens, role)| {
+                        Some(WindowCandidate {
+                            index: *index,
+                            kind: *kind,
+                            pooling: pooling_in(0, &range, tokens)?,
+                            role: *role,
+                            centre: centrality(&range, tokens),
+                        })
+                    })
+                    .collect(),
                 tokens: range,
             });
         }

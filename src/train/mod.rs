@@ -2,7 +2,7 @@
 //! lower layers' outputs are computed once per window, so each step runs only the top layers.
 
 pub mod data;
-mod plot;
+pub mod plot;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -19,12 +19,13 @@ use rand_distr::{Distribution, Normal};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::extract::{Thresholds, assemble};
+use crate::extract::candidates::Kind;
+use crate::extract::{ScoredCandidate, Thresholds, assemble_roles};
 use crate::model::bert::{BertConfig, Embeddings, Layer, Mode, additive_mask, seed_dropout};
 use crate::model::labels::{CLASSES, NUM_TAGS, tag_names};
 use crate::model::{
     Heads, ModelSettings, SCHEMA_VERSION, SpecialTokens, load_tokenizer, merge_windows, read_json,
-    sha256_file,
+    roles::RoleHeads, sha256_file,
 };
 use crate::synth::Sample;
 use data::{IGNORE, Window, make_windows};
@@ -76,6 +77,7 @@ pub struct Trainable {
     pub varmap: VarMap,
     pub layers: Vec<Layer>,
     pub heads: Heads,
+    pub roles: RoleHeads,
 }
 
 /// Copies the top `trained` layers from the base weights and initialises the heads from `seed`.
@@ -103,11 +105,22 @@ pub fn trainable(
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x4845_4144);
         let normal = Normal::new(0.0f32, 0.02).context("normal distribution")?;
         let h = config.hidden_size;
-        for (name, rows) in [("heads.token", NUM_TAGS), ("heads.class", CLASSES.len())] {
-            let weights: Vec<f32> = (0..rows * h).map(|_| normal.sample(&mut rng)).collect();
+        let mut heads = vec![
+            ("heads.token".to_owned(), NUM_TAGS, h),
+            ("heads.class".to_owned(), CLASSES.len(), h),
+        ];
+        for kind in Kind::ALL {
+            heads.push((
+                format!("roles.{}", kind.name()),
+                kind.roles().len(),
+                RoleHeads::input_width(h),
+            ));
+        }
+        for (name, rows, cols) in heads {
+            let weights: Vec<f32> = (0..rows * cols).map(|_| normal.sample(&mut rng)).collect();
             vars.insert(
                 format!("{name}.weight"),
-                Var::from_tensor(&Tensor::from_vec(weights, (rows, h), device)?)?,
+                Var::from_tensor(&Tensor::from_vec(weights, (rows, cols), device)?)?,
             );
             vars.insert(
                 format!("{name}.bias"),
@@ -120,10 +133,12 @@ pub fn trainable(
         .map(|i| Layer::load(config, vb.pp(format!("encoder.layer.{i}"))))
         .collect::<candle_core::Result<Vec<_>>>()?;
     let heads = Heads::load(config.hidden_size, vb.pp("heads"))?;
+    let roles = RoleHeads::load(config.hidden_size, vb.pp("roles"))?;
     Ok(Trainable {
         varmap,
         layers,
         heads,
+        roles,
     })
 }
 
@@ -202,13 +217,14 @@ fn pad_ids<'a>(
     ))
 }
 
-/// Runs the top layers and heads over a batch of windows' frozen features.
+/// Runs the top layers and heads over a batch of windows' frozen features: token logits,
+/// class logits and the encoder's output.
 pub fn forward_top(
     model: &Trainable,
     features: &[Tensor],
     windows: &[&Window],
     mode: Mode,
-) -> candle_core::Result<(Tensor, Tensor)> {
+) -> candle_core::Result<(Tensor, Tensor, Tensor)> {
     let width = windows.iter().map(|w| w.ids.len()).max().unwrap_or(1);
     let padded = features
         .iter()
@@ -227,7 +243,63 @@ pub fn forward_top(
     for layer in &model.layers {
         hidden = layer.forward(&hidden, &additive, mode)?;
     }
-    model.heads.forward(&hidden)
+    let (tokens, classes) = model.heads.forward(&hidden)?;
+    Ok((tokens, classes, hidden))
+}
+
+/// The role logits of every candidate in a batch of windows, per kind, with each one's gold
+/// role and (window in batch, candidate).
+pub fn role_logits(
+    model: &Trainable,
+    hidden: &Tensor,
+    windows: &[&Window],
+) -> candle_core::Result<Vec<(Kind, Tensor, Vec<u32>, Vec<(usize, usize)>)>> {
+    let mut out = Vec::new();
+    for kind in Kind::ALL {
+        let mut pooling = Vec::new();
+        let mut roles = Vec::new();
+        let mut whose = Vec::new();
+        for (w, window) in windows.iter().enumerate() {
+            for (n, c) in window
+                .candidates
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.kind == kind)
+            {
+                pooling.push(crate::model::roles::Pooling {
+                    window: w,
+                    ..c.pooling.clone()
+                });
+                roles.push(c.role);
+                whose.push((w, n));
+            }
+        }
+        if !pooling.is_empty() {
+            out.push((
+                kind,
+                model.roles.forward(kind, hidden, &pooling)?,
+                roles,
+                whose,
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// Mean cross-entropy of the candidates' roles over all kinds (0 without candidates).
+pub fn role_loss(
+    logits: &[(Kind, Tensor, Vec<u32>, Vec<(usize, usize)>)],
+    device: &Device,
+) -> candle_core::Result<Tensor> {
+    let mut total = Tensor::zeros((), DType::F32, device)?;
+    let mut count = 0usize;
+    for (_, logits, roles, _) in logits {
+        let logp = candle_nn::ops::log_softmax(logits, D::Minus1)?;
+        let labels = Tensor::from_vec(roles.clone(), (roles.len(), 1), device)?;
+        total = (total + logp.gather(&labels, 1)?.sum_all()?)?;
+        count += roles.len();
+    }
+    total / -(count.max(1) as f64)
 }
 
 /// Token cross-entropy (positions tagged `IGNORE` excluded) plus half the class cross-entropy.
@@ -360,9 +432,11 @@ pub fn train(opts: &TrainOptions) -> anyhow::Result<TrainReport> {
             optimizer.set_learning_rate(opts.lr * scale.max(0.0));
             let batch_windows: Vec<&Window> = chunk.iter().map(|&i| &windows[i]).collect();
             let batch_features: Vec<Tensor> = chunk.iter().map(|&i| features[i].clone()).collect();
-            let (tokens, classes) =
+            let (tokens, classes, hidden) =
                 forward_top(&model, &batch_features, &batch_windows, Mode::Train)?;
-            let loss = loss(&tokens, &classes, &batch_windows)?;
+            let roles = role_logits(&model, &hidden, &batch_windows)?;
+            let loss =
+                (loss(&tokens, &classes, &batch_windows)? + role_loss(&roles, &opts.device)?)?;
             optimizer.backward_step(&loss)?;
             let value = loss.to_scalar::<f32>()?;
             epoch_loss += value;
@@ -420,10 +494,7 @@ pub fn train(opts: &TrainOptions) -> anyhow::Result<TrainReport> {
         &hold_idx,
         &encodings,
         &samples,
-        Thresholds {
-            span: 0.0,
-            not_a_loan: 0.5,
-        },
+        Thresholds::open(),
     )?;
     report.thresholds = crate::eval::calibrate(&calibration, crate::eval::CALIBRATION_TARGET);
     let settings = ModelSettings {
@@ -437,7 +508,8 @@ pub fn train(opts: &TrainOptions) -> anyhow::Result<TrainReport> {
         trained_layers: opts.trained_layers,
         max_len: opts.max_len,
         overlap: opts.overlap,
-        thresholds: report.thresholds,
+        thresholds: report.thresholds.clone(),
+        role_heads: true,
     };
     report.model_id = write_model(
         &opts.out,
@@ -539,17 +611,33 @@ fn evaluate_holdout(
     let mut batches = 0;
     let mut token_probs: HashMap<usize, Vec<Vec<f32>>> = HashMap::new();
     let mut class_probs: HashMap<usize, Vec<f32>> = HashMap::new();
+    // Per window: (candidate index in its sample, centrality, role probabilities).
+    let mut role_probs: HashMap<usize, Vec<(usize, usize, Vec<f32>)>> = HashMap::new();
     for chunk in hold_idx.chunks(32) {
         let batch_windows: Vec<&Window> = chunk.iter().map(|&i| &windows[i]).collect();
         let batch_features: Vec<Tensor> = chunk.iter().map(|&i| features[i].clone()).collect();
-        let (tokens, classes) = forward_top(model, &batch_features, &batch_windows, Mode::Infer)?;
-        total += loss(&tokens, &classes, &batch_windows)?.to_scalar::<f32>()?;
+        let (tokens, classes, hidden) =
+            forward_top(model, &batch_features, &batch_windows, Mode::Infer)?;
+        let roles = role_logits(model, &hidden, &batch_windows)?;
+        let step =
+            (loss(&tokens, &classes, &batch_windows)? + role_loss(&roles, hidden.device())?)?;
+        total += step.to_scalar::<f32>()?;
         batches += 1;
         let tp = candle_nn::ops::softmax(&tokens, D::Minus1)?.to_vec3::<f32>()?;
         let cp = candle_nn::ops::softmax(&classes, D::Minus1)?.to_vec2::<f32>()?;
         for ((i, t), c) in chunk.iter().zip(tp).zip(cp) {
             token_probs.insert(*i, t);
             class_probs.insert(*i, c);
+        }
+        for (_, logits, _, whose) in &roles {
+            let probs = candle_nn::ops::softmax(logits, D::Minus1)?.to_vec2::<f32>()?;
+            for ((w, n), p) in whose.iter().zip(probs) {
+                let c = &batch_windows[*w].candidates[*n];
+                role_probs
+                    .entry(chunk[*w])
+                    .or_default()
+                    .push((c.index, c.centre, p));
+            }
         }
     }
     let mut by_sample: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
@@ -574,7 +662,32 @@ fn evaluate_holdout(
             &tp,
             &cp,
         )[0];
-        let out = assemble(text, &reading.spans, reading.class, thresholds);
+        let proposed = crate::extract::candidates::propose(text);
+        let mut chosen: HashMap<usize, (usize, Vec<f32>)> = HashMap::new();
+        for (index, centre, p) in idx
+            .iter()
+            .flat_map(|i| role_probs.get(i).into_iter().flatten())
+        {
+            if chosen.get(index).is_none_or(|(c, _)| centre > c) {
+                chosen.insert(*index, (*centre, p.clone()));
+            }
+        }
+        let candidates: Vec<ScoredCandidate> = chosen
+            .into_iter()
+            .filter_map(|(index, (_, roles))| {
+                Some(ScoredCandidate {
+                    candidate: proposed.get(index)?.clone(),
+                    roles,
+                })
+            })
+            .collect();
+        let out = assemble_roles(
+            text,
+            &reading.spans,
+            &candidates,
+            reading.class,
+            &thresholds,
+        );
         let (score, values) = crate::eval::score(&samples[*sample].expected, &out);
         for f in fields {
             if !score.wrong.contains(&f) {
