@@ -46,7 +46,11 @@ fn no_training_text_is_held_out() {
         .map(|s| s.text)
         .collect();
     for sample in read("train/train.jsonl") {
-        assert!(!held.contains(&sample.text), "{} is a held-out text", sample.id);
+        assert!(
+            !held.contains(&sample.text),
+            "{} is a held-out text",
+            sample.id
+        );
     }
 }
 
@@ -68,5 +72,8 @@ fn gold_roles_name_the_terms() {
         })
         .count();
     let recall = with_principal as f64 / labelled.len() as f64;
-    assert!(recall >= 0.99, "principal candidates in {recall:.3} of texts");
+    assert!(
+        recall >= 0.99,
+        "principal candidates in {recall:.3} of texts"
+    );
 }

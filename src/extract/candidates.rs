@@ -471,8 +471,7 @@ fn floating_rates(text: &str, style: NumberStyle) -> Vec<Candidate> {
             let lead_text = slice::from(before, lead);
             let begin = digit_runs(lead_text)
                 .into_iter()
-                .filter(|run| rate_unit_after(lead_text, run.end).is_some())
-                .last()
+                .rfind(|run| rate_unit_after(lead_text, run.end).is_some())
                 .map_or(start, |run| start - lead_text.len() + run.start);
             let rest = slice::from(text, from);
             let clause_end = [". ", ".\n", "\n"]

@@ -36,7 +36,7 @@ pub fn token_span(offsets: &[(usize, usize)], start: usize, end: usize) -> Optio
         .filter(|(_, (ts, te))| *ts < end && *te > start && te > ts)
         .map(|(i, _)| i);
     let first = covering.next()?;
-    let last = covering.last().unwrap_or(first);
+    let last = covering.next_back().unwrap_or(first);
     Some(first..last + 1)
 }
 

@@ -247,13 +247,21 @@ pub fn forward_top(
     Ok((tokens, classes, hidden))
 }
 
-/// The role logits of every candidate in a batch of windows, per kind, with each one's gold
-/// role and (window in batch, candidate).
+/// The candidates of one kind in a batch of windows: their role logits (candidates, roles),
+/// gold roles, and (window in batch, candidate in window) of each.
+pub struct KindLogits {
+    pub kind: Kind,
+    pub logits: Tensor,
+    pub roles: Vec<u32>,
+    pub whose: Vec<(usize, usize)>,
+}
+
+/// The role logits of every candidate in a batch of windows, per kind.
 pub fn role_logits(
     model: &Trainable,
     hidden: &Tensor,
     windows: &[&Window],
-) -> candle_core::Result<Vec<(Kind, Tensor, Vec<u32>, Vec<(usize, usize)>)>> {
+) -> candle_core::Result<Vec<KindLogits>> {
     let mut out = Vec::new();
     for kind in Kind::ALL {
         let mut pooling = Vec::new();
@@ -275,25 +283,22 @@ pub fn role_logits(
             }
         }
         if !pooling.is_empty() {
-            out.push((
+            out.push(KindLogits {
                 kind,
-                model.roles.forward(kind, hidden, &pooling)?,
+                logits: model.roles.forward(kind, hidden, &pooling)?,
                 roles,
                 whose,
-            ));
+            });
         }
     }
     Ok(out)
 }
 
 /// Mean cross-entropy of the candidates' roles over all kinds (0 without candidates).
-pub fn role_loss(
-    logits: &[(Kind, Tensor, Vec<u32>, Vec<(usize, usize)>)],
-    device: &Device,
-) -> candle_core::Result<Tensor> {
+pub fn role_loss(logits: &[KindLogits], device: &Device) -> candle_core::Result<Tensor> {
     let mut total = Tensor::zeros((), DType::F32, device)?;
     let mut count = 0usize;
-    for (_, logits, roles, _) in logits {
+    for KindLogits { logits, roles, .. } in logits {
         let logp = candle_nn::ops::log_softmax(logits, D::Minus1)?;
         let labels = Tensor::from_vec(roles.clone(), (roles.len(), 1), device)?;
         total = (total + logp.gather(&labels, 1)?.sum_all()?)?;
@@ -629,7 +634,7 @@ fn evaluate_holdout(
             token_probs.insert(*i, t);
             class_probs.insert(*i, c);
         }
-        for (_, logits, _, whose) in &roles {
+        for KindLogits { logits, whose, .. } in &roles {
             let probs = candle_nn::ops::softmax(logits, D::Minus1)?.to_vec2::<f32>()?;
             for ((w, n), p) in whose.iter().zip(probs) {
                 let c = &batch_windows[*w].candidates[*n];
