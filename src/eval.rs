@@ -284,3 +284,48 @@ pub fn coverage_curve(scored: &Scored, field: Field) -> Vec<(f32, f32, f32)> {
 fn value(json: &serde_json::Value, field: &str) -> serde_json::Value {
     json.get(field).cloned().unwrap_or(serde_json::Value::Null)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thresholds_sit_above_every_confident_mistake() {
+        // Amounts: right from 0.2 up, one mistake at 0.6; rates: always right; terms: a
+        // mistake at the top, so nothing can be given at 99.5 %.
+        let mut scored: Scored = (0..100)
+            .map(|i| (Field::Amount, 0.2 + i as f32 * 0.008, true))
+            .collect();
+        scored.push((Field::Amount, 0.6, false));
+        scored.extend((0..50).map(|i| (Field::AprPercent, i as f32 / 50.0, true)));
+        scored.push((Field::TermDays, 0.99, false));
+        scored.push((Field::TermDays, 0.5, true));
+        let t = calibrate(&scored, 0.995);
+        assert_eq!(t.margin(Field::Amount), 0.61);
+        assert_eq!(t.margin(Field::AprPercent), 0.0);
+        assert_eq!(t.margin(Field::TermDays), 1.0);
+
+        let curve = coverage_curve(&scored, Field::Amount);
+        let (_, coverage, precision) = curve[61];
+        assert!(precision == 1.0 && coverage < 1.0 && coverage > 0.4);
+        assert!(
+            curve[0].2 < 1.0,
+            "everything given at 0 includes the mistake"
+        );
+    }
+
+    #[test]
+    fn the_coverage_plot_is_a_png() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("coverage.png");
+        let scored: Scored = (0..20)
+            .map(|i| (Field::ALL_VALUES[i % 3], i as f32 / 20.0, i % 7 != 0))
+            .collect();
+        crate::train::plot::coverage_png(&path, &scored).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(&bytes[1..4], b"PNG");
+        let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+        let info = decoder.read_info().unwrap().info().clone();
+        assert_eq!((info.width, info.height), (800, 500));
+    }
+}

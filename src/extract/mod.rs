@@ -127,6 +127,11 @@ pub enum Field {
     TermDays,
 }
 
+impl Field {
+    /// The fields chosen among candidates, each with its own threshold.
+    pub const ALL_VALUES: [Field; 3] = [Field::Amount, Field::AprPercent, Field::TermDays];
+}
+
 /// The terms of one text, as the spec defines them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Extraction {
