@@ -228,7 +228,7 @@ pub const CALIBRATION_TARGET: f32 = 0.995;
 
 /// Thresholds from values read with every threshold open: per field, the least confidence
 /// (in steps of 0.01) from which on every higher threshold keeps at least `target` of the
-/// values given right (1.0, nothing given, where none does); `span`, for models that tag
+/// values given right ([`Thresholds::NEVER`], nothing given, where none does); `span`, for models that tag
 /// spans, the least of 0.30, 0.35 ... 0.95 that reaches `target` over all fields. Values below
 /// are withheld: better a null than a confident wrong value.
 pub fn calibrate(scored: &Scored, target: f32) -> Thresholds {
@@ -249,7 +249,9 @@ pub fn calibrate(scored: &Scored, target: f32) -> Thresholds {
                     .iter()
                     .all(|&t| precision(Some(field), t).is_none_or(|p| p >= target))
             };
-            let least = (0..grid.len()).find(|&i| holds(i)).map_or(1.0, |i| grid[i]);
+            let least = (0..grid.len())
+                .find(|&i| holds(i))
+                .map_or(Thresholds::NEVER, |i| grid[i]);
             (field, least)
         })
         .collect();
@@ -303,7 +305,7 @@ mod tests {
         let t = calibrate(&scored, 0.995);
         assert_eq!(t.margin(Field::Amount), 0.61);
         assert_eq!(t.margin(Field::AprPercent), 0.0);
-        assert_eq!(t.margin(Field::TermDays), 1.0);
+        assert_eq!(t.margin(Field::TermDays), Thresholds::NEVER);
 
         let curve = coverage_curve(&scored, Field::Amount);
         let (_, coverage, precision) = curve[61];

@@ -124,10 +124,14 @@ fn value_of<T>(
 }
 
 /// Every candidate in `text`, ordered by start.
+/// The most candidates read from one text: real documents propose a few dozen; a text of
+/// nothing but numbers must not make the role heads' work unbounded.
+pub const MAX_CANDIDATES: usize = 256;
+
 pub fn propose(text: &str) -> Vec<Candidate> {
-    let style = NumberStyle::detect(text);
     let half = HalfWidth::of(text);
     let t = half.text.as_str();
+    let style = NumberStyle::detect(t);
     let mut out = Vec::new();
     let numbers = number_expressions(t, style);
     for (range, value) in &numbers {
@@ -153,6 +157,18 @@ pub fn propose(text: &str) -> Vec<Candidate> {
     }
     out.sort_by_key(|c| (c.start, c.end, c.kind));
     out.dedup_by(|a, b| a.kind == b.kind && a.start == b.start && a.end == b.end);
+    // A number inside a short rate or duration expression is part of it, not a sum of money
+    // (`24` of `年利率百分之二十四`, `36` of `36 months`); long ones (a date range) hold
+    // whole clauses.
+    let parts: Vec<(usize, usize)> = out
+        .iter()
+        .filter(|c| c.kind != Kind::Money && c.end - c.start <= 48)
+        .map(|c| (c.start, c.end))
+        .collect();
+    out.retain(|c| {
+        c.kind != Kind::Money || !parts.iter().any(|&(s, e)| s <= c.start && c.end <= e)
+    });
+    out.truncate(MAX_CANDIDATES);
     out
 }
 
@@ -168,8 +184,30 @@ impl HalfWidth {
     fn of(original: &str) -> Self {
         let mut text = String::with_capacity(original.len());
         let mut map = Vec::with_capacity(original.len() + 1);
-        for (at, c) in original.char_indices() {
-            let c = if ('\u{ff01}'..='\u{ff5e}').contains(&c) {
+        let chars: Vec<(usize, char)> = original.char_indices().collect();
+        let is_digit = |k: Option<&(usize, char)>| {
+            k.is_some_and(|(_, c)| c.is_ascii_digit() || ('０'..='９').contains(c))
+        };
+        for (k, &(at, c)) in chars.iter().enumerate() {
+            // `，` is Chinese's ordinary comma: it groups digits only before exactly three of
+            // them (`８８，０００`), never in `借5000，3个月`; `．` is a decimal point only
+            // between digits.
+            // Counted only at a separator, and never past the fourth: linear in the text.
+            let digits_after = || {
+                chars
+                    .iter()
+                    .skip(k + 1)
+                    .take(4)
+                    .take_while(|d| is_digit(Some(d)))
+                    .count()
+            };
+            let after_digit = k > 0 && is_digit(chars.get(k - 1));
+            let keep = match c {
+                '，' => !(after_digit && digits_after() == 3),
+                '．' => !(after_digit && digits_after() > 0),
+                _ => false,
+            };
+            let c = if ('\u{ff01}'..='\u{ff5e}').contains(&c) && !keep {
                 char::from_u32(u32::from(c) - 0xfee0).unwrap_or(c)
             } else {
                 c
@@ -201,7 +239,10 @@ fn number_expressions(text: &str, style: NumberStyle) -> Vec<(Range<usize>, Cand
         match read_digits(slice::from(text, start), style) {
             Ok(Some((value, range))) if range.start == 0 => {
                 let end = start.saturating_add(range.end);
-                let end = end.saturating_add(dotted_scale(slice::from(text, end)));
+                let end = end.saturating_add(dotted_scale(
+                    slice::span(text, start, end),
+                    slice::from(text, end),
+                ));
                 out.push((start..end, CandidateValue::Number(value)));
                 at = end.max(start.saturating_add(1));
             }
@@ -225,9 +266,15 @@ fn number_expressions(text: &str, style: NumberStyle) -> Vec<(Range<usize>, Cand
     out
 }
 
-/// The `.` of `Mio.` or `Mrd.` after a scale word, so the expression ends where it is written.
-fn dotted_scale(rest: &str) -> usize {
-    usize::from(rest.starts_with('.') && !rest.chars().nth(1).is_some_and(|c| c.is_ascii_digit()))
+/// The `.` of `Mio.` or `Mrd.` after an abbreviated scale word, so the expression ends where it
+/// is written (a sentence's full stop after `$15,000` is not part of it).
+fn dotted_scale(number: &str, rest: &str) -> usize {
+    let abbreviated = number.ends_with(|c: char| c.is_ascii_alphabetic());
+    usize::from(
+        abbreviated
+            && rest.starts_with('.')
+            && !rest.chars().nth(1).is_some_and(|c| c.is_ascii_digit()),
+    )
 }
 
 /// Runs of English number words: with a scale word for money (`two hundred fifty thousand`),
@@ -346,7 +393,8 @@ fn rate_unit_after(text: &str, end: usize) -> Option<usize> {
     let end = end + usize::from(slice::from(text, end).starts_with(')'));
     let trimmed = rest.trim_start_matches([' ', '\u{a0}', '\u{202f}', '\u{2009}']);
     let gap = rest.len() - trimmed.len();
-    if gap > 1 {
+    // One space of any width (`5\u{202f}%` is French): counted in characters, not bytes.
+    if slice::before(rest, gap).chars().count() > 1 {
         return None;
     }
     let lower = slice::before(trimmed, 24).to_lowercase();
@@ -438,7 +486,8 @@ fn benchmark_after(text: &str, end: usize) -> Option<usize> {
         .find(|c: char| c.is_ascii_digit() || ".;:\n,，。；：()（）".contains(c))
         .unwrap_or(after.len());
     let clause = slice::before(after, cut).to_lowercase();
-    if clause.len() > after.len() {
+    if clause.len() != cut {
+        // Lower-casing changed the length (`İ`): offsets in it are not the text's.
         return None;
     }
     BENCHMARKS
@@ -627,16 +676,42 @@ fn durations(text: &str, style: NumberStyle) -> Vec<Candidate> {
     tenors
 }
 
-/// Where the count before a unit of time starts (`thirty-six (36) `, `12-`, `十二个`, `a `);
-/// `unit_start` itself when there is none.
+/// Where the count before a unit of time starts (`thirty-six (36) `, `12-`, `十二个`, `为12个`,
+/// `a `); `unit_start` itself when there is none.
 fn count_start(text: &str, unit_start: usize) -> usize {
     let from = slice::floor(text, unit_start.saturating_sub(48));
     let before = slice::span(text, from, unit_start);
+    // Chinese writes the count against its unit and the words before it (`期限为12个月`,
+    // `三年`): the count is the run of numerals or digits right before the unit.
+    let tight = before.trim_end_matches(['个', '個']);
+    let tail_start = tight
+        .char_indices()
+        .rev()
+        .take_while(|(_, c)| {
+            CHINESE_NUMERALS.contains(*c) || *c == '半' || c.is_ascii_digit() || *c == '.'
+        })
+        .last()
+        .map(|(i, _)| i);
+    if let Some(i) = tail_start {
+        let tail = slice::from(tight, i);
+        let at = i + (tail.len() - tail.trim_start_matches('.').len());
+        if at < tight.len() {
+            return from + at;
+        }
+    }
     let mut start = before.len();
-    // Walk back over whole words and marks that can be part of a count.
+    // Walk back over whole words that can be part of a count: number words, and digits only
+    // first or as a bracketed restatement (`thirty-six (36)`), so `$5,000, 36 months` counts
+    // only `36`.
     let mut rest = before;
+    let mut took_digits = false;
+    let mut took_words = false;
     loop {
-        let trimmed = rest.trim_end_matches([' ', '-', '(', ')', '\u{a0}', '\u{3000}', '个', '個']);
+        let trimmed = rest.trim_end_matches([' ', '-', '(', ')', '\u{a0}', '\u{3000}']);
+        let opened = slice::from(rest, trimmed.len()).contains('(');
+        if took_digits && !opened {
+            break;
+        }
         let word_start = trimmed
             .char_indices()
             .rev()
@@ -648,34 +723,20 @@ fn count_start(text: &str, unit_start: usize) -> usize {
             break;
         }
         let lower = word.to_lowercase();
-        let is_count = lower
-            .trim_matches([',', '.'])
-            .chars()
-            .all(|c| c.is_ascii_digit() || c == '.' || c == ',')
-            && lower.chars().any(|c| c.is_ascii_digit())
-            || lower.split('-').all(numbers::is_number_word)
-            || matches!(lower.as_str(), "a" | "an" | "half" | "and")
-            || lower
+        let digits = !lower.ends_with(',')
+            && lower
+                .trim_end_matches('.')
                 .chars()
-                .all(|c| CHINESE_NUMERALS.contains(c) || c == '半');
-        // A Chinese run ends where the numerals do: `期限为十二个月` counts only `十二`.
-        let cjk_tail = word
-            .char_indices()
-            .rev()
-            .take_while(|(_, c)| CHINESE_NUMERALS.contains(*c) || *c == '半')
-            .last()
-            .map(|(i, _)| i);
+                .all(|c| c.is_ascii_digit() || c == '.' || c == ',')
+            && lower.chars().any(|c| c.is_ascii_digit());
+        let words = lower.split('-').all(numbers::is_number_word)
+            || matches!(lower.as_str(), "a" | "an" | "half" | "and");
         let article = matches!(lower.as_str(), "a" | "an");
-        if article && start < before.len() {
-            // `a 5-year loan`: the article belongs to the noun, the count is `5`.
+        if (digits && took_words) || (!digits && !words) || (article && start < before.len()) {
             break;
         }
-        if !is_count {
-            if let Some(i) = cjk_tail {
-                start = word_start + i;
-            }
-            break;
-        }
+        took_digits |= digits;
+        took_words |= !digits;
         start = word_start;
         rest = slice::before(trimmed, word_start);
         if article {
@@ -684,11 +745,11 @@ fn count_start(text: &str, unit_start: usize) -> usize {
     }
     // Never start on a joining word.
     let mut begin = from + start;
-    let tail = slice::span(text, begin, unit_start);
-    for lead in ["and ", "half "] {
-        if tail.to_ascii_lowercase().starts_with(lead) && lead == "and " {
-            begin += lead.len();
-        }
+    if slice::span(text, begin, unit_start)
+        .to_ascii_lowercase()
+        .starts_with("and ")
+    {
+        begin += 4;
     }
     let lead = slice::span(text, begin, unit_start);
     begin + (lead.len() - lead.trim_start_matches([' ', ')', '-']).len())

@@ -183,6 +183,9 @@ impl Thresholds {
         }
     }
 
+    /// A threshold no margin reaches: the field is never given.
+    pub const NEVER: f32 = 2.0;
+
     /// The least margin for `field`.
     pub fn margin(&self, field: Field) -> f32 {
         self.fields.get(&field).copied().unwrap_or(self.span)
@@ -406,7 +409,10 @@ fn choose<'c>(
         .map(|c| c.p(role))
         .fold(0.0f32, f32::max);
     let margin = best.p(role) - rival;
-    (margin >= least && margin > 0.0).then_some((best, margin))
+    // Alone, a candidate must still be more likely the role than nothing at all (a lone fee is
+    // not the principal).
+    let likelier_than_other = best.p(role) > best.p("other");
+    (margin >= least && margin > 0.0 && likelier_than_other).then_some((best, margin))
 }
 
 fn same_value(a: &CandidateValue, b: &CandidateValue) -> bool {
@@ -437,20 +443,22 @@ fn candidate_facts(
             .iter()
             .filter(|c| c.candidate.kind == kind && c.p(role) >= 0.5)
             .max_by(|a, b| a.p(role).total_cmp(&b.p(role)))
-            .map(|c| slice::span(text, c.candidate.start, c.candidate.end))
     };
-    if let Some(s) = likely(Kind::Money, "collateral_value") {
-        facts.collateral_value = parse_number(s, style).or(facts.collateral_value);
+    let written = |c: &ScoredCandidate| slice::span(text, c.candidate.start, c.candidate.end);
+    if let Some(c) = likely(Kind::Money, "collateral_value")
+        && let CandidateValue::Number(v) = &c.candidate.value
+    {
+        facts.collateral_value = Some(*v);
     }
-    if let Some(s) = likely(Kind::Money, "credit_score") {
-        facts.credit_score = risk::parse_credit_score(s).or(facts.credit_score);
+    if let Some(c) = likely(Kind::Money, "credit_score") {
+        facts.credit_score = risk::parse_credit_score(written(c)).or(facts.credit_score);
     }
-    if let Some(s) = likely(Kind::Percent, "collateral_ratio") {
+    if let Some(c) = likely(Kind::Percent, "collateral_ratio") {
         facts.collateral_ratio_percent =
-            risk::parse_percent(s, style).or(facts.collateral_ratio_percent);
+            risk::parse_percent(written(c), style).or(facts.collateral_ratio_percent);
     }
-    if let Some(s) = likely(Kind::Percent, "ltv") {
-        facts.ltv_percent = risk::parse_percent(s, style).or(facts.ltv_percent);
+    if let Some(c) = likely(Kind::Percent, "ltv") {
+        facts.ltv_percent = risk::parse_percent(written(c), style).or(facts.ltv_percent);
     }
     facts
 }

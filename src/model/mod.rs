@@ -456,7 +456,14 @@ pub fn score_candidates(
                     .filter_map(|(w, (_, held))| {
                         Some((centrality(held, &tokens), pooling_in(w, held, &tokens)?))
                     })
-                    .max_by_key(|(centre, _)| *centre);
+                    // The first window of the most central ones, as training's evaluation.
+                    .fold(
+                        None,
+                        |best: Option<(usize, Pooling)>, (centre, p)| match best {
+                            Some((b, _)) if b >= centre => best,
+                            _ => Some((centre, p)),
+                        },
+                    );
                 if let Some((_, p)) = best {
                     pooling.push(p);
                     whose.push((text, n));

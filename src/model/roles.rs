@@ -2,7 +2,7 @@
 //! encoder's contextual vectors for the candidate's own tokens and the words either side.
 //!
 //! A candidate's vector is `[mean over its tokens ‖ mean over up to CONTEXT_LEFT tokens before
-//! ‖ mean over up to CONTEXT_RIGHT tokens after]`, pooled by a matrix product so that training
+//! ‖ mean over up to CONTEXT_RIGHT tokens after]`, pooled from prefix sums so that training
 //! differentiates through it; one linear head per kind maps it to that kind's roles.
 
 use std::ops::Range;
@@ -113,26 +113,42 @@ impl RoleHeads {
     }
 }
 
-/// The pooled vectors (candidates, 3 × hidden).
+/// The pooled vectors (candidates, 3 × hidden): each a mean over rows of its window, taken as
+/// the difference of two prefix sums, so memory and work grow with the number of candidates,
+/// never with candidates × batch.
 pub fn pool(hidden: &Tensor, pooling: &[Pooling]) -> candle_core::Result<Tensor> {
     let (windows, positions, width) = hidden.dims3()?;
-    let flat = hidden.reshape((windows * positions, width))?;
     let device = hidden.device();
-    let matrix = |pick: fn(&Pooling) -> &Range<usize>| -> candle_core::Result<Tensor> {
-        let mut weights = vec![0f32; pooling.len() * windows * positions];
-        for (row, p) in pooling.iter().enumerate() {
+    if pooling.is_empty() || windows == 0 {
+        return Tensor::zeros((0, 3 * width), hidden.dtype(), device);
+    }
+    // A zero row before each window's prefix sums: rows a..b sum to prefix[b] - prefix[a].
+    let zeros = Tensor::zeros((windows, 1, width), hidden.dtype(), device)?;
+    let prefix =
+        Tensor::cat(&[zeros, hidden.cumsum(1)?], 1)?.reshape((windows * (positions + 1), width))?;
+    let mean = |pick: fn(&Pooling) -> &Range<usize>| -> candle_core::Result<Tensor> {
+        let n = pooling.len();
+        let (mut starts, mut ends, mut scale) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
+        for p in pooling {
             let range = pick(p);
-            let len = range.len().max(1) as f32;
-            for pos in range.clone().filter(|&q| q < positions) {
-                weights[row * windows * positions + p.window * positions + pos] = 1.0 / len;
-            }
+            let a = range.start.min(positions);
+            let b = range.end.clamp(a, positions);
+            let base = p.window.min(windows - 1) * (positions + 1);
+            starts.push((base + a) as u32);
+            ends.push((base + b) as u32);
+            scale.push(1.0 / (b - a).max(1) as f32);
         }
-        Tensor::from_vec(weights, (pooling.len(), windows * positions), device)
+        let at = |rows: Vec<u32>| prefix.index_select(&Tensor::from_vec(rows, n, device)?, 0);
+        (at(ends)? - at(starts)?)?.broadcast_mul(&Tensor::from_vec(scale, (n, 1), device)?)
     };
-    let span = matrix(|p| &p.span)?.matmul(&flat)?;
-    let left = matrix(|p| &p.left)?.matmul(&flat)?;
-    let right = matrix(|p| &p.right)?.matmul(&flat)?;
-    Tensor::cat(&[span, left, right], 1)
+    Tensor::cat(
+        &[mean(|p| &p.span)?, mean(|p| &p.left)?, mean(|p| &p.right)?],
+        1,
+    )
 }
 
 #[cfg(test)]

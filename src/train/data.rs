@@ -145,9 +145,19 @@ fn role_of(
             .iter()
             .any(|(e, s, t)| *e == entity && c.overlaps(*s, *t))
     };
+    // Only a distractor of the candidate's own kind says what it is: an instalment inside a
+    // date range does not make the range something else.
+    let of_kind = |role: &str| match c.kind {
+        Kind::Money => matches!(
+            role,
+            "collateral_value" | "instalment" | "fee" | "interest_amount" | "other_amount"
+        ),
+        Kind::Percent => matches!(role, "default_rate" | "fee_rate" | "ltv" | "other_rate"),
+        Kind::Duration => role == "other_duration",
+    };
     let distractor = distractors
         .iter()
-        .find(|d| c.overlaps(d.start, d.end))
+        .find(|d| c.overlaps(d.start, d.end) && of_kind(&d.role))
         .map(|d| d.role.as_str());
     match c.kind {
         Kind::Money => {
@@ -191,7 +201,7 @@ fn role_of(
             }
         }
         Kind::Duration => {
-            if is(term) && distractor.is_none() {
+            if is(term) && (covering(Entity::Term) || distractor.is_none()) {
                 "tenor"
             } else {
                 "other"

@@ -686,6 +686,9 @@ fn evaluate_holdout(
                 })
             })
             .collect();
+        // In text order, as the extractor gives them: ties are broken the same way.
+        let mut candidates = candidates;
+        candidates.sort_by_key(|c| (c.candidate.start, c.candidate.end, c.candidate.kind));
         let out = assemble_roles(
             text,
             &reading.spans,
