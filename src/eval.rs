@@ -249,9 +249,12 @@ pub fn calibrate(scored: &Scored, target: f32) -> Thresholds {
                     .iter()
                     .all(|&t| precision(Some(field), t).is_none_or(|p| p >= target))
             };
+            // A threshold of 1 gives nothing in theory but a margin of exactly 1 in f32.
             let least = (0..grid.len())
                 .find(|&i| holds(i))
-                .map_or(Thresholds::NEVER, |i| grid[i]);
+                .map(|i| grid[i])
+                .filter(|t| *t < 1.0)
+                .unwrap_or(Thresholds::NEVER);
             (field, least)
         })
         .collect();

@@ -704,12 +704,12 @@ fn count_start(text: &str, unit_start: usize) -> usize {
     // first or as a bracketed restatement (`thirty-six (36)`), so `$5,000, 36 months` counts
     // only `36`.
     let mut rest = before;
-    let mut took_digits = false;
+    let mut last_digits = false;
     let mut took_words = false;
     loop {
         let trimmed = rest.trim_end_matches([' ', '-', '(', ')', '\u{a0}', '\u{3000}']);
         let opened = slice::from(rest, trimmed.len()).contains('(');
-        if took_digits && !opened {
+        if last_digits && !opened {
             break;
         }
         let word_start = trimmed
@@ -735,7 +735,7 @@ fn count_start(text: &str, unit_start: usize) -> usize {
         if (digits && took_words) || (!digits && !words) || (article && start < before.len()) {
             break;
         }
-        took_digits |= digits;
+        last_digits = digits;
         took_words |= !digits;
         start = word_start;
         rest = slice::before(trimmed, word_start);
