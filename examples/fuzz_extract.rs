@@ -208,8 +208,9 @@ fn read_post_model(input: &PostInput) {
         let start = start as usize % modulus;
         let value = match value % 4 {
             0 => CandidateValue::Number(
-                rust_decimal::Decimal::from(value) * rust_decimal::Decimal::MAX
-                    / rust_decimal::Decimal::from(255),
+                (rust_decimal::Decimal::MAX / rust_decimal::Decimal::from(255))
+                    .checked_mul(rust_decimal::Decimal::from(value))
+                    .unwrap_or(rust_decimal::Decimal::MAX),
             ),
             1 => CandidateValue::Days(u32::from(value) * 16_843_009),
             2 => CandidateValue::Unreadable,
