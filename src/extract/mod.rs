@@ -315,37 +315,21 @@ pub fn assemble_roles(
             out.read_currency(text, spans, Some(&tagged), 0.5);
         }
     }
-    let rate = choose(
+    if let Some((c, confidence)) = choose(
         candidates,
         Kind::Percent,
         "contract_rate",
         thresholds.margin(Field::AprPercent),
-    );
-    if let Some((c, confidence)) = rate {
-        match &c.candidate.value {
-            CandidateValue::Number(v) => {
-                out.set(Field::AprPercent, &c.tagged(Entity::Rate, confidence));
-                out.apr_percent = Some(*v);
-            }
-            CandidateValue::Unfit(why) => out.withhold(Field::AprPercent, why.clone()),
-            _ => {}
-        }
+    ) {
+        out.take_candidate(Field::AprPercent, c, confidence);
     }
-    let tenor = choose(
+    if let Some((c, confidence)) = choose(
         candidates,
         Kind::Duration,
         "tenor",
         thresholds.margin(Field::TermDays),
-    );
-    if let Some((c, confidence)) = tenor {
-        match &c.candidate.value {
-            CandidateValue::Days(d) => {
-                out.set(Field::TermDays, &c.tagged(Entity::Term, confidence));
-                out.term_days = Some(*d);
-            }
-            CandidateValue::Unfit(why) => out.withhold(Field::TermDays, why.clone()),
-            _ => {}
-        }
+    ) {
+        out.take_candidate(Field::TermDays, c, confidence);
     }
     out.check_on_chain_fit();
 
@@ -907,6 +891,23 @@ impl Extraction {
             self.withhold(field, why.0);
             None
         })
+    }
+
+    /// The rate or tenor a chosen candidate reads as: given with its evidence, withheld with its
+    /// reason when unfit, null when unreadable.
+    fn take_candidate(&mut self, field: Field, c: &ScoredCandidate, confidence: f32) {
+        match (&c.candidate.value, field) {
+            (CandidateValue::Number(v), Field::AprPercent) => {
+                self.set(field, &c.tagged(Entity::Rate, confidence));
+                self.apr_percent = Some(*v);
+            }
+            (CandidateValue::Days(d), Field::TermDays) => {
+                self.set(field, &c.tagged(Entity::Term, confidence));
+                self.term_days = Some(*d);
+            }
+            (CandidateValue::Unfit(why), _) => self.withhold(field, why.clone()),
+            _ => {}
+        }
     }
 
     /// Makes `field` null, keeping why.
