@@ -137,6 +137,7 @@ fn options(base: PathBuf, data: PathBuf, out: PathBuf, epochs: usize) -> TrainOp
         overlap: 16,
         trained_layers: 2,
         holdout: 0.2,
+        lora_rank: None,
         patience: 10,
         seed: 5,
         device: Device::Cpu,
@@ -346,4 +347,93 @@ fn bad_input_is_refused_clearly() {
             .contains("offset 2")
     );
     assert_eq!(check_text("préstamo".as_bytes()).unwrap(), "préstamo");
+}
+
+#[test]
+fn low_rank_updates_get_gradients_and_fold_into_plain_layers() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = tiny_base(dir.path());
+    let data = synth_file(dir.path(), 12);
+    let tokenizer = load_tokenizer(&base.join("tokenizer.json")).unwrap();
+    let special = SpecialTokens::of(&tokenizer).unwrap();
+    let samples = read_samples(&[&data]).unwrap();
+    let (windows, _) = make_windows(&samples, &tokenizer, special, 64, 16).unwrap();
+    let config = tiny_config();
+    let weights = random_weights(&config);
+    let model =
+        loan_oracle::train::trainable_low_rank(&weights, &config, 4, 1, &Device::Cpu).unwrap();
+    let batch: Vec<_> = windows.iter().take(4).collect();
+    let features: Vec<Tensor> = batch
+        .iter()
+        .map(|w| Tensor::randn(0f32, 1.0, (w.ids.len(), config.hidden_size), &Device::Cpu).unwrap())
+        .collect();
+    let step_loss = || {
+        let (tokens, classes, hidden) =
+            forward_top(&model, &features, &batch, Mode::Train).unwrap();
+        let roles = role_logits(&model, &hidden, &batch).unwrap();
+        (loss(&tokens, &classes, &batch).unwrap() + role_loss(&roles, &Device::Cpu).unwrap())
+            .unwrap()
+    };
+    // B starts at zero, so A's gradient is zero until one step has moved B.
+    let mut optimizer = candle_nn::AdamW::new_lr(model.varmap.all_vars(), 1e-2).unwrap();
+    candle_nn::Optimizer::backward_step(&mut optimizer, &step_loss()).unwrap();
+    let grads = step_loss().backward().unwrap();
+    {
+        let vars = model.varmap.data().lock().unwrap();
+        assert_eq!(
+            vars.len(),
+            3 * 6 * 2 + 4 + 2 * Kind::ALL.len(),
+            "A and B for six maps in three layers, two heads and a role head per kind"
+        );
+        for (name, var) in vars.iter() {
+            let grad = grads
+                .get(var.as_tensor())
+                .unwrap_or_else(|| panic!("{name} has no gradient"));
+            let magnitude = grad.abs().unwrap().sum_all().unwrap();
+            assert!(
+                magnitude.to_scalar::<f32>().unwrap() > 0.0,
+                "{name} has a zero gradient"
+            );
+        }
+    }
+    // The exported layers, with the updates folded in, compute what the LoRA layers compute.
+    let mut merged = weights.clone();
+    merged.extend(model.export().unwrap());
+    assert!(merged.keys().all(|k| !k.starts_with("lora.")));
+    let vb = candle_nn::VarBuilder::from_tensors(merged, DType::F32, &Device::Cpu);
+    let x = Tensor::randn(0f32, 1.0, (2, 7, config.hidden_size), &Device::Cpu).unwrap();
+    let mask = loan_oracle::model::bert::additive_mask(
+        &Tensor::ones((2, 7), DType::U32, &Device::Cpu).unwrap(),
+    )
+    .unwrap();
+    for (i, layer) in model.layers.iter().enumerate() {
+        let plain =
+            loan_oracle::model::bert::Layer::load(&config, vb.pp(format!("encoder.layer.{i}")))
+                .unwrap();
+        let a = layer.forward(&x, &mask, Mode::Infer).unwrap();
+        let b = plain.forward(&x, &mask, Mode::Infer).unwrap();
+        let gap = (a - b).unwrap().abs().unwrap().max_all().unwrap();
+        assert!(
+            gap.to_scalar::<f32>().unwrap() < 1e-4,
+            "layer {i} differs once folded"
+        );
+        let moved = (plain.forward(&x, &mask, Mode::Infer).unwrap()
+            - loan_oracle::model::bert::Layer::load(
+                &config,
+                candle_nn::VarBuilder::from_tensors(weights.clone(), DType::F32, &Device::Cpu)
+                    .pp(format!("encoder.layer.{i}")),
+            )
+            .unwrap()
+            .forward(&x, &mask, Mode::Infer)
+            .unwrap())
+        .unwrap()
+        .abs()
+        .unwrap()
+        .max_all()
+        .unwrap();
+        assert!(
+            moved.to_scalar::<f32>().unwrap() > 0.0,
+            "layer {i}: the update changed nothing"
+        );
+    }
 }

@@ -25,6 +25,10 @@ pub struct TrainArgs {
     /// Top encoder layers to train (the rest stay frozen and run once).
     #[arg(long, default_value_t = 2)]
     layers: usize,
+    /// Train LoRA updates of this rank on every encoder layer (weights frozen) instead of
+    /// whole top layers; `--layers` is then ignored.
+    #[arg(long)]
+    lora_rank: Option<usize>,
     #[arg(long, default_value_t = 16)]
     batch: usize,
     /// Window length in tokens.
@@ -57,6 +61,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         max_len: args.max_len,
         overlap: args.overlap,
         trained_layers: args.layers,
+        lora_rank: args.lora_rank,
         holdout: args.holdout,
         patience: args.patience,
         seed: args.seed,

@@ -161,16 +161,97 @@ impl Embeddings {
     }
 }
 
+/// A low-rank update `scale · B·A` beside a frozen linear map (LoRA): `a` is (rank, in),
+/// `b` is (out, rank) and starts at zero, so training starts from the base model exactly.
+#[derive(Debug, Clone)]
+pub struct LowRank {
+    a: Tensor,
+    b: Tensor,
+    scale: f64,
+}
+
+impl LowRank {
+    /// The update's A and B from `vb` (`lora_a`, `lora_b`), with LoRA's usual scale alpha/rank.
+    pub fn load(
+        input: usize,
+        output: usize,
+        rank: usize,
+        alpha: f64,
+        vb: VarBuilder,
+    ) -> candle_core::Result<Self> {
+        Ok(Self {
+            a: vb.get((rank, input), "lora_a")?,
+            b: vb.get((output, rank), "lora_b")?,
+            scale: alpha / rank as f64,
+        })
+    }
+
+    /// The dense (out, in) weight change this update stands for.
+    pub fn delta(&self) -> candle_core::Result<Tensor> {
+        self.b.matmul(&self.a)? * self.scale
+    }
+}
+
+/// A linear map, with a LoRA update beside it when one is being trained.
+#[derive(Debug, Clone)]
+pub struct Projection {
+    base: Linear,
+    low_rank: Option<LowRank>,
+}
+
+impl Projection {
+    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        let y = self.base.forward(x)?;
+        match &self.low_rank {
+            None => Ok(y),
+            Some(l) => y + (x.broadcast_matmul(&l.a.t()?)?.broadcast_matmul(&l.b.t()?)? * l.scale)?,
+        }
+    }
+
+    /// The weight and bias a plain linear map would need to give the same output.
+    pub fn merged(&self) -> candle_core::Result<(Tensor, Option<Tensor>)> {
+        let weight = match &self.low_rank {
+            None => self.base.weight().clone(),
+            Some(l) => (self.base.weight() + l.delta()?)?,
+        };
+        Ok((weight, self.base.bias().cloned()))
+    }
+}
+
+/// Where a layer's LoRA updates come from: their var builder, rank and alpha.
+#[derive(Clone)]
+pub struct LowRankSource<'a> {
+    pub vb: VarBuilder<'a>,
+    pub rank: usize,
+    pub alpha: f64,
+}
+
+/// The names of a layer's linear maps, as in a Hugging Face checkpoint, in the order the
+/// layer holds them.
+pub const LAYER_LINEARS: [&str; 6] = [
+    "attention.self.query",
+    "attention.self.key",
+    "attention.self.value",
+    "attention.output.dense",
+    "intermediate.dense",
+    "output.dense",
+];
+
+/// `vb` pushed down a dotted checkpoint path.
+fn checkpoint_path<'a>(vb: &VarBuilder<'a>, dotted: &str) -> VarBuilder<'a> {
+    dotted.split('.').fold(vb.clone(), |vb, part| vb.pp(part))
+}
+
 /// One transformer layer: self-attention and the feed-forward block, each with a residual norm.
 #[derive(Debug, Clone)]
 pub struct Layer {
-    query: Linear,
-    key: Linear,
-    value: Linear,
-    attention_out: Linear,
+    query: Projection,
+    key: Projection,
+    value: Projection,
+    attention_out: Projection,
     attention_norm: Norm,
-    intermediate: Linear,
-    output: Linear,
+    intermediate: Projection,
+    output: Projection,
     output_norm: Norm,
     heads: usize,
     dropout: f32,
@@ -178,24 +259,87 @@ pub struct Layer {
 
 impl Layer {
     pub fn load(config: &BertConfig, vb: VarBuilder) -> candle_core::Result<Self> {
+        Self::load_with(config, vb, None)
+    }
+
+    /// A layer whose weights come from `vb`; with `low_rank`, every linear map gets a LoRA
+    /// update from there (the base weights then stay as they are).
+    pub fn load_with(
+        config: &BertConfig,
+        vb: VarBuilder,
+        low_rank: Option<&LowRankSource>,
+    ) -> candle_core::Result<Self> {
         let (h, i) = (config.hidden_size, config.intermediate_size);
+        let sizes = [(h, h), (h, h), (h, h), (h, h), (h, i), (i, h)];
+        let mut maps = Vec::with_capacity(LAYER_LINEARS.len());
+        for (name, (input, output)) in LAYER_LINEARS.iter().zip(sizes) {
+            let low_rank = low_rank
+                .map(|l| {
+                    LowRank::load(input, output, l.rank, l.alpha, checkpoint_path(&l.vb, name))
+                })
+                .transpose()?;
+            maps.push(Projection {
+                base: linear(input, output, checkpoint_path(&vb, name))?,
+                low_rank,
+            });
+        }
+        let mut maps = maps.into_iter();
+        let mut next = || {
+            maps.next()
+                .ok_or_else(|| candle_core::Error::Msg("layer map".into()))
+        };
         let attention = vb.pp("attention");
         Ok(Self {
-            query: linear(h, h, attention.pp("self").pp("query"))?,
-            key: linear(h, h, attention.pp("self").pp("key"))?,
-            value: linear(h, h, attention.pp("self").pp("value"))?,
-            attention_out: linear(h, h, attention.pp("output").pp("dense"))?,
+            query: next()?,
+            key: next()?,
+            value: next()?,
+            attention_out: next()?,
             attention_norm: Norm::load(
                 h,
                 config.layer_norm_eps,
                 attention.pp("output").pp("LayerNorm"),
             )?,
-            intermediate: linear(h, i, vb.pp("intermediate").pp("dense"))?,
-            output: linear(i, h, vb.pp("output").pp("dense"))?,
+            intermediate: next()?,
+            output: next()?,
             output_norm: Norm::load(h, config.layer_norm_eps, vb.pp("output").pp("LayerNorm"))?,
             heads: config.num_attention_heads,
             dropout: config.hidden_dropout_prob,
         })
+    }
+
+    /// Every linear map's weight and bias with any LoRA update folded in, by checkpoint name
+    /// (`attention.self.query.weight`, ...), so a plain layer loads the trained one.
+    pub fn merged_linears(&self) -> candle_core::Result<Vec<(String, Tensor)>> {
+        let maps = [
+            &self.query,
+            &self.key,
+            &self.value,
+            &self.attention_out,
+            &self.intermediate,
+            &self.output,
+        ];
+        let mut out = Vec::new();
+        for (name, map) in LAYER_LINEARS.iter().zip(maps) {
+            let (weight, bias) = map.merged()?;
+            out.push((format!("{name}.weight"), weight));
+            if let Some(bias) = bias {
+                out.push((format!("{name}.bias"), bias));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The layer norms' weights and biases by checkpoint name.
+    pub fn norms(&self) -> Vec<(String, Tensor)> {
+        let mut out = Vec::new();
+        for (name, norm) in [
+            ("attention.output.LayerNorm", &self.attention_norm),
+            ("output.LayerNorm", &self.output_norm),
+        ] {
+            out.push((format!("{name}.weight"), norm.weight.clone()));
+            out.push((format!("{name}.bias"), norm.bias.clone()));
+        }
+        out
     }
 
     /// `x`: (batch, seq, hidden); `mask`: additive (batch, 1, 1, seq), 0 for tokens and a large

@@ -45,6 +45,8 @@ pub struct TrainOptions {
     pub max_len: usize,
     pub overlap: usize,
     pub trained_layers: usize,
+    /// LoRA on every layer at this rank instead of training the top layers whole.
+    pub lora_rank: Option<usize>,
     pub holdout: f64,
     pub patience: usize,
     pub seed: u64,
@@ -72,13 +74,21 @@ pub struct TrainReport {
     pub options: serde_json::Value,
 }
 
-/// The trainable part: top layers and heads, over a var map.
+/// The trainable part: top layers (whole, or frozen with LoRA updates) and heads, over a var
+/// map.
 pub struct Trainable {
     pub varmap: VarMap,
     pub layers: Vec<Layer>,
     pub heads: Heads,
     pub roles: RoleHeads,
+    /// The LoRA rank when the layers are frozen and only their low-rank updates train.
+    pub low_rank: Option<usize>,
+    /// Index of the first layer in `layers`.
+    pub first_layer: usize,
 }
+
+/// LoRA's alpha: the update is scaled by alpha / rank, so changing the rank keeps its size.
+pub const LORA_ALPHA: f64 = 16.0;
 
 /// Copies the top `trained` layers from the base weights and initialises the heads from `seed`.
 pub fn trainable(
@@ -91,55 +101,162 @@ pub fn trainable(
     let varmap = VarMap::new();
     let first = config.num_hidden_layers - trained;
     {
-        let mut vars = varmap
-            .data()
-            .lock()
-            .map_err(|_| anyhow::anyhow!("var map poisoned"))?;
+        let mut vars = lock(&varmap)?;
         for i in first..config.num_hidden_layers {
             let prefix = format!("encoder.layer.{i}.");
             for (name, tensor) in base.iter().filter(|(n, _)| n.starts_with(&prefix)) {
                 vars.insert(name.clone(), Var::from_tensor(&tensor.to_device(device)?)?);
             }
         }
-        // Heads: small normal weights from the run's seed (candle's own generator is unseeded).
-        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x4845_4144);
-        let normal = Normal::new(0.0f32, 0.02).context("normal distribution")?;
-        let h = config.hidden_size;
-        let mut heads = vec![
-            ("heads.token".to_owned(), NUM_TAGS, h),
-            ("heads.class".to_owned(), CLASSES.len(), h),
-        ];
-        for kind in Kind::ALL {
-            heads.push((
-                format!("roles.{}", kind.name()),
-                kind.roles().len(),
-                RoleHeads::input_width(h),
-            ));
-        }
-        for (name, rows, cols) in heads {
-            let weights: Vec<f32> = (0..rows * cols).map(|_| normal.sample(&mut rng)).collect();
-            vars.insert(
-                format!("{name}.weight"),
-                Var::from_tensor(&Tensor::from_vec(weights, (rows, cols), device)?)?,
-            );
-            vars.insert(
-                format!("{name}.bias"),
-                Var::from_tensor(&Tensor::zeros(rows, DType::F32, device)?)?,
-            );
-        }
+        insert_heads(&mut vars, config.hidden_size, seed, device)?;
     }
     let vb = VarBuilder::from_varmap(&varmap, DType::F32, device);
     let layers = (first..config.num_hidden_layers)
         .map(|i| Layer::load(config, vb.pp(format!("encoder.layer.{i}"))))
         .collect::<candle_core::Result<Vec<_>>>()?;
-    let heads = Heads::load(config.hidden_size, vb.pp("heads"))?;
-    let roles = RoleHeads::load(config.hidden_size, vb.pp("roles"))?;
+    finish_trainable(varmap, layers, None, first, config.hidden_size, device)
+}
+
+/// Every encoder layer frozen, each of its linear maps with a LoRA update of `rank` (A small
+/// and random from `seed`, B zero), and the heads.
+pub fn trainable_low_rank(
+    base: &HashMap<String, Tensor>,
+    config: &BertConfig,
+    rank: usize,
+    seed: u64,
+    device: &Device,
+) -> anyhow::Result<Trainable> {
+    anyhow::ensure!(rank > 0, "the LoRA rank must be at least 1");
+    let varmap = VarMap::new();
+    let (h, inner) = (config.hidden_size, config.intermediate_size);
+    {
+        let mut vars = lock(&varmap)?;
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x4c4f_5241);
+        let sizes = [(h, h), (h, h), (h, h), (h, h), (h, inner), (inner, h)];
+        for i in 0..config.num_hidden_layers {
+            for (name, (input, output)) in crate::model::bert::LAYER_LINEARS.iter().zip(sizes) {
+                let prefix = format!("lora.encoder.layer.{i}.{name}");
+                // A as in LoRA's reference code (Kaiming-scaled), B zero: the update starts at 0.
+                let normal = Normal::new(0.0f32, (1.0 / input as f32).sqrt())
+                    .context("normal distribution")?;
+                let a: Vec<f32> = (0..rank * input).map(|_| normal.sample(&mut rng)).collect();
+                vars.insert(
+                    format!("{prefix}.lora_a"),
+                    Var::from_tensor(&Tensor::from_vec(a, (rank, input), device)?)?,
+                );
+                vars.insert(
+                    format!("{prefix}.lora_b"),
+                    Var::from_tensor(&Tensor::zeros((output, rank), DType::F32, device)?)?,
+                );
+            }
+        }
+        insert_heads(&mut vars, h, seed, device)?;
+    }
+    let frozen = VarBuilder::from_tensors(base.clone(), DType::F32, device);
+    let vb = VarBuilder::from_varmap(&varmap, DType::F32, device);
+    let source = crate::model::bert::LowRankSource {
+        vb: vb.pp("lora"),
+        rank,
+        alpha: LORA_ALPHA,
+    };
+    let layers = (0..config.num_hidden_layers)
+        .map(|i| {
+            Layer::load_with(
+                config,
+                frozen.pp(format!("encoder.layer.{i}")),
+                Some(&crate::model::bert::LowRankSource {
+                    vb: source.vb.pp(format!("encoder.layer.{i}")),
+                    ..source.clone()
+                }),
+            )
+        })
+        .collect::<candle_core::Result<Vec<_>>>()?;
+    finish_trainable(varmap, layers, Some(rank), 0, h, device)
+}
+
+fn lock(varmap: &VarMap) -> anyhow::Result<std::sync::MutexGuard<'_, HashMap<String, Var>>> {
+    varmap
+        .data()
+        .lock()
+        .map_err(|_| anyhow::anyhow!("var map poisoned"))
+}
+
+/// The token, class and role heads: small normal weights from the run's seed (candle's own
+/// generator is unseeded), zero biases.
+fn insert_heads(
+    vars: &mut HashMap<String, Var>,
+    hidden: usize,
+    seed: u64,
+    device: &Device,
+) -> anyhow::Result<()> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x4845_4144);
+    let normal = Normal::new(0.0f32, 0.02).context("normal distribution")?;
+    let mut heads = vec![
+        ("heads.token".to_owned(), NUM_TAGS, hidden),
+        ("heads.class".to_owned(), CLASSES.len(), hidden),
+    ];
+    for kind in Kind::ALL {
+        heads.push((
+            format!("roles.{}", kind.name()),
+            kind.roles().len(),
+            RoleHeads::input_width(hidden),
+        ));
+    }
+    for (name, rows, cols) in heads {
+        let weights: Vec<f32> = (0..rows * cols).map(|_| normal.sample(&mut rng)).collect();
+        vars.insert(
+            format!("{name}.weight"),
+            Var::from_tensor(&Tensor::from_vec(weights, (rows, cols), device)?)?,
+        );
+        vars.insert(
+            format!("{name}.bias"),
+            Var::from_tensor(&Tensor::zeros(rows, DType::F32, device)?)?,
+        );
+    }
+    Ok(())
+}
+
+fn finish_trainable(
+    varmap: VarMap,
+    layers: Vec<Layer>,
+    low_rank: Option<usize>,
+    first_layer: usize,
+    hidden: usize,
+    device: &Device,
+) -> anyhow::Result<Trainable> {
+    let vb = VarBuilder::from_varmap(&varmap, DType::F32, device);
+    let heads = Heads::load(hidden, vb.pp("heads"))?;
+    let roles = RoleHeads::load(hidden, vb.pp("roles"))?;
     Ok(Trainable {
         varmap,
         layers,
         heads,
         roles,
+        low_rank,
+        first_layer,
     })
+}
+
+impl Trainable {
+    /// The weights a model folder keeps: the trained layers (LoRA updates folded into their
+    /// weights, so the reader loads plain layers) and the heads.
+    pub fn export(&self) -> anyhow::Result<HashMap<String, Tensor>> {
+        let vars = lock(&self.varmap)?;
+        let mut out: HashMap<String, Tensor> = vars
+            .iter()
+            .filter(|(name, _)| self.low_rank.is_none() || !name.starts_with("lora."))
+            .map(|(name, var)| (name.clone(), var.as_tensor().clone()))
+            .collect();
+        if self.low_rank.is_some() {
+            for (n, layer) in self.layers.iter().enumerate() {
+                let prefix = format!("encoder.layer.{}.", self.first_layer + n);
+                for (name, tensor) in layer.merged_linears()?.into_iter().chain(layer.norms()) {
+                    out.insert(format!("{prefix}{name}"), tensor);
+                }
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// The frozen layers' output for every window, computed once (batched by length).
@@ -349,6 +466,12 @@ pub fn train(opts: &TrainOptions) -> anyhow::Result<TrainReport> {
         "--layers must be 1..={}",
         config.num_hidden_layers
     );
+    // LoRA runs every layer (only the embeddings are computed once).
+    let run_layers = if opts.lora_rank.is_some() {
+        config.num_hidden_layers
+    } else {
+        opts.trained_layers
+    };
     let tokenizer = load_tokenizer(&opts.base.join("tokenizer.json"))?;
     let special = SpecialTokens::of(&tokenizer)?;
     let base_weights = opts.base.join("model.safetensors");
@@ -371,7 +494,7 @@ pub fn train(opts: &TrainOptions) -> anyhow::Result<TrainReport> {
     let features = frozen_features(
         &base,
         &config,
-        opts.trained_layers,
+        run_layers,
         &windows,
         special.pad,
         &opts.device,
@@ -382,7 +505,10 @@ pub fn train(opts: &TrainOptions) -> anyhow::Result<TrainReport> {
 
     let (train_idx, hold_idx): (Vec<usize>, Vec<usize>) =
         (0..windows.len()).partition(|&i| !holdout_ids.contains(&windows[i].sample));
-    let model = trainable(&base, &config, opts.trained_layers, opts.seed, &opts.device)?;
+    let model = match opts.lora_rank {
+        Some(rank) => trainable_low_rank(&base, &config, rank, opts.seed, &opts.device)?,
+        None => trainable(&base, &config, run_layers, opts.seed, &opts.device)?,
+    };
     let steps_per_epoch = train_idx.len().div_ceil(opts.batch);
     let total_steps = steps_per_epoch * opts.epochs;
     let mut optimizer = AdamW::new(
@@ -410,7 +536,7 @@ pub fn train(opts: &TrainOptions) -> anyhow::Result<TrainReport> {
         train_seconds: 0.0,
         options: serde_json::json!({
             "epochs": opts.epochs, "lr": opts.lr, "batch": opts.batch, "max_len": opts.max_len,
-            "overlap": opts.overlap, "trained_layers": opts.trained_layers, "holdout": opts.holdout,
+            "overlap": opts.overlap, "trained_layers": run_layers, "lora_rank": opts.lora_rank, "holdout": opts.holdout,
             "seed": opts.seed, "data": opts.data,
         }),
     };
@@ -510,7 +636,7 @@ pub fn train(opts: &TrainOptions) -> anyhow::Result<TrainReport> {
             .map_or_else(|| "base".into(), |n| n.to_string_lossy().into_owned()),
         base_sha256: sha256_file(&base_weights)?,
         bert: config,
-        trained_layers: opts.trained_layers,
+        trained_layers: run_layers,
         max_len: opts.max_len,
         overlap: opts.overlap,
         thresholds: report.thresholds.clone(),
@@ -518,7 +644,7 @@ pub fn train(opts: &TrainOptions) -> anyhow::Result<TrainReport> {
     };
     report.model_id = write_model(
         &opts.out,
-        &model.varmap,
+        &model.export()?,
         &settings,
         &opts.base.join("tokenizer.json"),
     )?;
@@ -712,13 +838,13 @@ fn evaluate_holdout(
 /// Writes adapter, config, tokenizer, label maps and manifest; returns the model id.
 pub fn write_model(
     out: &Path,
-    varmap: &VarMap,
+    weights: &HashMap<String, Tensor>,
     settings: &ModelSettings,
     tokenizer: &Path,
 ) -> anyhow::Result<String> {
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let adapter = out.join("adapter.safetensors");
-    varmap.save(&adapter)?;
+    candle_core::safetensors::save(weights, &adapter)?;
     std::fs::copy(tokenizer, out.join("tokenizer.json"))?;
     std::fs::write(
         out.join("config.json"),
