@@ -19,6 +19,8 @@ dev="models/data/heldout/dev.jsonl"
 scripts/setup.sh
 cargo build --locked --quiet
 oracle="${CARGO_TARGET_DIR:-$root/target}/debug/loan-oracle"
+# The models are written outside models/, so say where their base is.
+export LOAN_ORACLE_BASE_DIR="${LOAN_ORACLE_BASE_DIR:-$root/models/base/all-minilm-l6-v2}"
 mkdir -p "$out"
 # The same texts for every way: a seeded shuffle of the corpus, first N.
 node -e '
