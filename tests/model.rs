@@ -145,15 +145,41 @@ fn options(base: PathBuf, data: PathBuf, out: PathBuf, epochs: usize) -> TrainOp
     }
 }
 
-#[test]
-fn every_trainable_variable_gets_a_gradient() {
+/// Windows of a few synthetic texts, read by the real tokenizer.
+fn tiny_windows() -> Vec<loan_oracle::train::data::Window> {
     let dir = tempfile::tempdir().unwrap();
     let base = tiny_base(dir.path());
     let data = synth_file(dir.path(), 12);
     let tokenizer = load_tokenizer(&base.join("tokenizer.json")).unwrap();
     let special = SpecialTokens::of(&tokenizer).unwrap();
     let samples = read_samples(&[&data]).unwrap();
-    let (windows, _) = make_windows(&samples, &tokenizer, special, 64, 16).unwrap();
+    make_windows(&samples, &tokenizer, special, 64, 16)
+        .unwrap()
+        .0
+}
+
+fn assert_every_gradient_nonzero(
+    vars: &HashMap<String, candle_core::Var>,
+    grads: &candle_core::backprop::GradStore,
+) {
+    for (name, var) in vars.iter() {
+        let grad = grads
+            .get(var.as_tensor())
+            .unwrap_or_else(|| panic!("{name} has no gradient"));
+        let magnitude = grad
+            .abs()
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        assert!(magnitude > 0.0, "{name} has a zero gradient");
+    }
+}
+
+#[test]
+fn every_trainable_variable_gets_a_gradient() {
+    let windows = tiny_windows();
     let config = tiny_config();
     let weights = random_weights(&config);
     let model = trainable(&weights, &config, 2, 1, &Device::Cpu).unwrap();
@@ -188,19 +214,7 @@ fn every_trainable_variable_gets_a_gradient() {
         2 * 16 + 4 + 2 * Kind::ALL.len(),
         "two layers of 16 tensors, two heads and a role head per kind"
     );
-    for (name, var) in vars.iter() {
-        let grad = grads
-            .get(var.as_tensor())
-            .unwrap_or_else(|| panic!("{name} has no gradient"));
-        let magnitude = grad
-            .abs()
-            .unwrap()
-            .sum_all()
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap();
-        assert!(magnitude > 0.0, "{name} has a zero gradient");
-    }
+    assert_every_gradient_nonzero(&vars, &grads);
 }
 
 #[test]
@@ -351,13 +365,7 @@ fn bad_input_is_refused_clearly() {
 
 #[test]
 fn low_rank_updates_get_gradients_and_fold_into_plain_layers() {
-    let dir = tempfile::tempdir().unwrap();
-    let base = tiny_base(dir.path());
-    let data = synth_file(dir.path(), 12);
-    let tokenizer = load_tokenizer(&base.join("tokenizer.json")).unwrap();
-    let special = SpecialTokens::of(&tokenizer).unwrap();
-    let samples = read_samples(&[&data]).unwrap();
-    let (windows, _) = make_windows(&samples, &tokenizer, special, 64, 16).unwrap();
+    let windows = tiny_windows();
     let config = tiny_config();
     let weights = random_weights(&config);
     let model =
@@ -385,16 +393,7 @@ fn low_rank_updates_get_gradients_and_fold_into_plain_layers() {
             3 * 6 * 2 + 4 + 2 * Kind::ALL.len(),
             "A and B for six maps in three layers, two heads and a role head per kind"
         );
-        for (name, var) in vars.iter() {
-            let grad = grads
-                .get(var.as_tensor())
-                .unwrap_or_else(|| panic!("{name} has no gradient"));
-            let magnitude = grad.abs().unwrap().sum_all().unwrap();
-            assert!(
-                magnitude.to_scalar::<f32>().unwrap() > 0.0,
-                "{name} has a zero gradient"
-            );
-        }
+        assert_every_gradient_nonzero(&vars, &grads);
     }
     // The exported layers, with the updates folded in, compute what the LoRA layers compute.
     let mut merged = weights.clone();

@@ -237,6 +237,20 @@ pub const LAYER_LINEARS: [&str; 6] = [
     "output.dense",
 ];
 
+/// A layer's linear maps with their (in, out) sizes, in `LAYER_LINEARS`' order.
+pub fn layer_linears(config: &BertConfig) -> [(&'static str, usize, usize); 6] {
+    let (h, i) = (config.hidden_size, config.intermediate_size);
+    let [query, key, value, attention_out, intermediate, output] = LAYER_LINEARS;
+    [
+        (query, h, h),
+        (key, h, h),
+        (value, h, h),
+        (attention_out, h, h),
+        (intermediate, h, i),
+        (output, i, h),
+    ]
+}
+
 /// `vb` pushed down a dotted checkpoint path.
 fn checkpoint_path<'a>(vb: &VarBuilder<'a>, dotted: &str) -> VarBuilder<'a> {
     dotted.split('.').fold(vb.clone(), |vb, part| vb.pp(part))
@@ -269,38 +283,38 @@ impl Layer {
         vb: VarBuilder,
         low_rank: Option<&LowRankSource>,
     ) -> candle_core::Result<Self> {
-        let (h, i) = (config.hidden_size, config.intermediate_size);
-        let sizes = [(h, h), (h, h), (h, h), (h, h), (h, i), (i, h)];
-        let mut maps = Vec::with_capacity(LAYER_LINEARS.len());
-        for (name, (input, output)) in LAYER_LINEARS.iter().zip(sizes) {
-            let low_rank = low_rank
-                .map(|l| {
-                    LowRank::load(input, output, l.rank, l.alpha, checkpoint_path(&l.vb, name))
+        let h = config.hidden_size;
+        let load =
+            |(name, input, output): (&str, usize, usize)| -> candle_core::Result<Projection> {
+                Ok(Projection {
+                    base: linear(input, output, checkpoint_path(&vb, name))?,
+                    low_rank: low_rank
+                        .map(|l| {
+                            LowRank::load(
+                                input,
+                                output,
+                                l.rank,
+                                l.alpha,
+                                checkpoint_path(&l.vb, name),
+                            )
+                        })
+                        .transpose()?,
                 })
-                .transpose()?;
-            maps.push(Projection {
-                base: linear(input, output, checkpoint_path(&vb, name))?,
-                low_rank,
-            });
-        }
-        let mut maps = maps.into_iter();
-        let mut next = || {
-            maps.next()
-                .ok_or_else(|| candle_core::Error::Msg("layer map".into()))
-        };
+            };
+        let [query, key, value, attention_out, intermediate, output] = layer_linears(config);
         let attention = vb.pp("attention");
         Ok(Self {
-            query: next()?,
-            key: next()?,
-            value: next()?,
-            attention_out: next()?,
+            query: load(query)?,
+            key: load(key)?,
+            value: load(value)?,
+            attention_out: load(attention_out)?,
             attention_norm: Norm::load(
                 h,
                 config.layer_norm_eps,
                 attention.pp("output").pp("LayerNorm"),
             )?,
-            intermediate: next()?,
-            output: next()?,
+            intermediate: load(intermediate)?,
+            output: load(output)?,
             output_norm: Norm::load(h, config.layer_norm_eps, vb.pp("output").pp("LayerNorm"))?,
             heads: config.num_attention_heads,
             dropout: config.hidden_dropout_prob,

@@ -21,7 +21,9 @@ use sha2::{Digest, Sha256};
 
 use crate::extract::candidates::Kind;
 use crate::extract::{ScoredCandidate, Thresholds, assemble_roles};
-use crate::model::bert::{BertConfig, Embeddings, Layer, Mode, additive_mask, seed_dropout};
+use crate::model::bert::{
+    BertConfig, Embeddings, Layer, LowRankSource, Mode, additive_mask, layer_linears, seed_dropout,
+};
 use crate::model::labels::{CLASSES, NUM_TAGS, tag_names};
 use crate::model::{
     Heads, ModelSettings, SCHEMA_VERSION, SpecialTokens, load_tokenizer, merge_windows, read_json,
@@ -81,10 +83,8 @@ pub struct Trainable {
     pub layers: Vec<Layer>,
     pub heads: Heads,
     pub roles: RoleHeads,
-    /// The LoRA rank when the layers are frozen and only their low-rank updates train.
+    /// The LoRA rank when every layer is frozen and only their low-rank updates train.
     pub low_rank: Option<usize>,
-    /// Index of the first layer in `layers`.
-    pub first_layer: usize,
 }
 
 /// LoRA's alpha: the update is scaled by alpha / rank, so changing the rank keeps its size.
@@ -114,7 +114,7 @@ pub fn trainable(
     let layers = (first..config.num_hidden_layers)
         .map(|i| Layer::load(config, vb.pp(format!("encoder.layer.{i}"))))
         .collect::<candle_core::Result<Vec<_>>>()?;
-    finish_trainable(varmap, layers, None, first, config.hidden_size, device)
+    finish_trainable(varmap, layers, None, config.hidden_size, device)
 }
 
 /// Every encoder layer frozen, each of its linear maps with a LoRA update of `rank` (A small
@@ -128,13 +128,12 @@ pub fn trainable_low_rank(
 ) -> anyhow::Result<Trainable> {
     anyhow::ensure!(rank > 0, "the LoRA rank must be at least 1");
     let varmap = VarMap::new();
-    let (h, inner) = (config.hidden_size, config.intermediate_size);
+    let h = config.hidden_size;
     {
         let mut vars = lock(&varmap)?;
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x4c4f_5241);
-        let sizes = [(h, h), (h, h), (h, h), (h, h), (h, inner), (inner, h)];
         for i in 0..config.num_hidden_layers {
-            for (name, (input, output)) in crate::model::bert::LAYER_LINEARS.iter().zip(sizes) {
+            for (name, input, output) in layer_linears(config) {
                 let prefix = format!("lora.encoder.layer.{i}.{name}");
                 // A as in LoRA's reference code (Kaiming-scaled), B zero: the update starts at 0.
                 let normal = Normal::new(0.0f32, (1.0 / input as f32).sqrt())
@@ -154,24 +153,21 @@ pub fn trainable_low_rank(
     }
     let frozen = VarBuilder::from_tensors(base.clone(), DType::F32, device);
     let vb = VarBuilder::from_varmap(&varmap, DType::F32, device);
-    let source = crate::model::bert::LowRankSource {
-        vb: vb.pp("lora"),
-        rank,
-        alpha: LORA_ALPHA,
-    };
     let layers = (0..config.num_hidden_layers)
         .map(|i| {
+            let source = LowRankSource {
+                vb: vb.pp(format!("lora.encoder.layer.{i}")),
+                rank,
+                alpha: LORA_ALPHA,
+            };
             Layer::load_with(
                 config,
                 frozen.pp(format!("encoder.layer.{i}")),
-                Some(&crate::model::bert::LowRankSource {
-                    vb: source.vb.pp(format!("encoder.layer.{i}")),
-                    ..source.clone()
-                }),
+                Some(&source),
             )
         })
         .collect::<candle_core::Result<Vec<_>>>()?;
-    finish_trainable(varmap, layers, Some(rank), 0, h, device)
+    finish_trainable(varmap, layers, Some(rank), h, device)
 }
 
 fn lock(varmap: &VarMap) -> anyhow::Result<std::sync::MutexGuard<'_, HashMap<String, Var>>> {
@@ -220,7 +216,6 @@ fn finish_trainable(
     varmap: VarMap,
     layers: Vec<Layer>,
     low_rank: Option<usize>,
-    first_layer: usize,
     hidden: usize,
     device: &Device,
 ) -> anyhow::Result<Trainable> {
@@ -233,7 +228,6 @@ fn finish_trainable(
         heads,
         roles,
         low_rank,
-        first_layer,
     })
 }
 
@@ -244,12 +238,13 @@ impl Trainable {
         let vars = lock(&self.varmap)?;
         let mut out: HashMap<String, Tensor> = vars
             .iter()
-            .filter(|(name, _)| self.low_rank.is_none() || !name.starts_with("lora."))
+            .filter(|(name, _)| !name.starts_with("lora."))
             .map(|(name, var)| (name.clone(), var.as_tensor().clone()))
             .collect();
+        // With LoRA, `layers` holds every layer from the first.
         if self.low_rank.is_some() {
             for (n, layer) in self.layers.iter().enumerate() {
-                let prefix = format!("encoder.layer.{}.", self.first_layer + n);
+                let prefix = format!("encoder.layer.{n}.");
                 for (name, tensor) in layer.merged_linears()?.into_iter().chain(layer.norms()) {
                     out.insert(format!("{prefix}{name}"), tensor);
                 }
@@ -536,8 +531,8 @@ pub fn train(opts: &TrainOptions) -> anyhow::Result<TrainReport> {
         train_seconds: 0.0,
         options: serde_json::json!({
             "epochs": opts.epochs, "lr": opts.lr, "batch": opts.batch, "max_len": opts.max_len,
-            "overlap": opts.overlap, "trained_layers": run_layers, "lora_rank": opts.lora_rank, "holdout": opts.holdout,
-            "seed": opts.seed, "data": opts.data,
+            "overlap": opts.overlap, "trained_layers": run_layers, "lora_rank": opts.lora_rank,
+            "holdout": opts.holdout, "seed": opts.seed, "data": opts.data,
         }),
     };
     let mut best: Option<(f32, HashMap<String, Tensor>)> = None;
@@ -705,20 +700,14 @@ fn progress_bar(visible: bool, len: u64, prefix: &str) -> ProgressBar {
 }
 
 fn snapshot(varmap: &VarMap) -> anyhow::Result<HashMap<String, Tensor>> {
-    let vars = varmap
-        .data()
-        .lock()
-        .map_err(|_| anyhow::anyhow!("var map poisoned"))?;
+    let vars = lock(varmap)?;
     vars.iter()
         .map(|(k, v)| Ok((k.clone(), v.as_tensor().copy()?)))
         .collect()
 }
 
 fn restore(varmap: &VarMap, weights: &HashMap<String, Tensor>) -> anyhow::Result<()> {
-    let vars = varmap
-        .data()
-        .lock()
-        .map_err(|_| anyhow::anyhow!("var map poisoned"))?;
+    let vars = lock(varmap)?;
     for (name, var) in vars.iter() {
         if let Some(w) = weights.get(name) {
             var.set(w)?;
